@@ -1,0 +1,1 @@
+"""Corpus to graph: readers, cleaning, filters, dedup, NER, relation extraction, entity resolution."""

@@ -1,0 +1,119 @@
+"""Executors run extraction over shards of documents and write one output file per shard.
+
+A shard's output is written to a temporary name and renamed when complete, so the file itself is
+the completion marker: an interrupted build re-runs only the shards without an output, and a shard
+is never counted twice. Shard names are hashes of their document ids, so a re-run over the same
+corpus finds the same shards. Executors are separate from steps: a distributed executor only has to
+produce the same shard files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from extraction.analysis import Analysis, Analyzer
+from kg.ids import stable_id
+from kg.model import Document
+
+
+@dataclass
+class Shard:
+    """A slice of the build plan."""
+
+    key: str
+    docs: list[Document]
+
+    @classmethod
+    def make(cls, docs: list[Document]) -> Shard:
+        """Create a shard whose key is a hash of its document ids."""
+        return cls(key=stable_id("shard", *(d.id for d in docs)).split(":")[1], docs=docs)
+
+
+def plan_shards(docs: list[Document], size: int) -> list[Shard]:
+    """Cut documents into shards of ``size``."""
+    return [Shard.make(docs[i:i + size]) for i in range(0, len(docs), max(size, 1))]
+
+
+def shard_path(staging: Path, shard: Shard) -> Path:
+    """Output file of a shard."""
+    return staging / f"{shard.key}.pkl"
+
+
+def _write_atomic(path: Path, analyses: list[Analysis]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(analyses, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def read_shard(staging: Path, shard: Shard) -> list[Analysis]:
+    """Load a finished shard's analyses."""
+    with shard_path(staging, shard).open("rb") as handle:
+        return pickle.load(handle)
+
+
+_WORKER_ANALYZER: Analyzer | None = None
+
+
+def _init_worker(factory: Callable[[], Analyzer]) -> None:
+    global _WORKER_ANALYZER
+    _WORKER_ANALYZER = factory()
+
+
+def _run_shard(staging: Path, shard: Shard) -> int:
+    assert _WORKER_ANALYZER is not None
+    _write_atomic(shard_path(staging, shard), list(_WORKER_ANALYZER.analyze(shard.docs)))
+    return len(shard.docs)
+
+
+class LocalExecutor:
+    """Runs shards in this process (workers=1) or in a pool of processes.
+
+    Args:
+        workers: number of processes; 1 runs in-process (no pickling, easiest to debug).
+    """
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+
+    def run(self, shards: list[Shard], factory: Callable[[], Analyzer], staging: Path,
+            on_done: Callable[[int], None] = lambda n: None) -> None:
+        """Process every shard that has no output yet; ``on_done(n_docs)`` reports progress."""
+        staging.mkdir(parents=True, exist_ok=True)
+        todo = []
+        for shard in shards:
+            if shard_path(staging, shard).exists():
+                on_done(len(shard.docs))  # finished by an earlier, interrupted run
+            else:
+                todo.append(shard)
+        if not todo:
+            return
+        if self.workers == 1 or len(todo) == 1:
+            analyzer = factory()
+            for shard in todo:
+                _write_atomic(shard_path(staging, shard), list(analyzer.analyze(shard.docs)))
+                on_done(len(shard.docs))
+            return
+        # spawn, not fork: the parent may hold pyarrow/jieba threads that fork would copy mid-lock
+        context = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=context,
+                                 initializer=_init_worker, initargs=(factory,)) as pool:
+            pending = {pool.submit(_run_shard, staging, shard) for shard in todo}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_done(future.result())
+
+
+def iter_analyses(staging: Path, shards: list[Shard]) -> Iterator[tuple[Analysis, Document]]:
+    """Yield (analysis, document) pairs of finished shards in plan order."""
+    for shard in shards:
+        docs = {d.id: d for d in shard.docs}
+        for analysis in read_shard(staging, shard):
+            yield analysis, docs[analysis.doc_id]

@@ -1,0 +1,30 @@
+"""Language-neutral text helpers shared by filters, dedup and Chinese sentence splitting."""
+
+from __future__ import annotations
+
+import re
+
+# One token per CJK character, one per run of word characters otherwise: a cheap tokenization that
+# makes length, repetition and shingle statistics comparable across English and Chinese.
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+", re.UNICODE)
+_ZH_SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
+
+
+def tokens(text: str) -> list[str]:
+    """Words for alphabetic scripts, single characters for CJK."""
+    return _TOKEN.findall(text)
+
+
+def split_sentences_zh(text: str) -> list[tuple[int, int]]:
+    """Split Chinese text into sentence spans ``(start, end)`` on 。！？；, newlines, keeping closers."""
+    spans = []
+    for match in _ZH_SENT_END.finditer(text):
+        start, end = match.span()
+        # trim surrounding whitespace but keep offsets into the original text
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans

@@ -1,0 +1,292 @@
+"""The `kg` command line: thin typer wrappers over importable functions.
+
+Only this module turns exceptions into exit codes: a :class:`kg.errors.KGError` prints one line that
+says what to do and exits with the error's code; anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.errors import KGError, QueryError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help="Build a knowledge graph from a corpus, query it, and turn it into training data.")
+query_app = typer.Typer(no_args_is_help=True, help="Run Cypher or SPARQL against the workspace stores.")
+app.add_typer(query_app, name="query")
+console = Console(stderr=True)
+out = Console()
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder.")]
+
+
+class OutputFormat(str, Enum):
+    """Result formats of `kg query`."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _fail(exc: KGError) -> None:
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _progress_bar() -> tuple[Progress, Callable[[str, int, int], None]]:
+    bar = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
+
+    return bar, update
+
+
+@app.command()
+def build(
+    corpus: Annotated[list[Path], typer.Argument(help="Corpus folders and/or files.")],
+    workspace: WorkspaceOpt = Path("ws"),
+    schema: Annotated[Path | None, typer.Option(help="Domain schema YAML (kept in kg.toml).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Extraction processes (default from kg.toml).")] = None,
+    store: Annotated[str | None, typer.Option(help="Graph store backend (ladybug; '' to disable).")] = None,
+    rdf: Annotated[str | None, typer.Option(help="Triple store backend (oxigraph; '' to disable).")] = None,
+    text_field: Annotated[str | None, typer.Option(help="Text field of .jsonl/.parquet records.")] = None,
+    ner_model: Annotated[str | None, typer.Option(help="transformers token-classification model path.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Clean, extract, resolve and store a corpus (incremental and resumable)."""
+    from kg.build import build as run_build
+    from kg.schema import load_schema
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open(create=True)
+        cfg = ws.config
+        if schema is not None:
+            load_schema(schema)  # validate before touching the workspace config
+            cfg.extraction.schema_path = str(schema.resolve())
+        for key, value in (("workers", workers), ("text_field", text_field), ("ner_model", ner_model)):
+            if value is not None:
+                setattr(cfg.extraction, key, value)
+        if store is not None:
+            cfg.stores.graph = store
+        if rdf is not None:
+            cfg.stores.rdf = rdf
+        ws.save_config()
+        if quiet:
+            report = run_build(ws, corpus)
+        else:
+            bar, update = _progress_bar()
+            with bar:
+                report = run_build(ws, corpus, progress=update)
+    except KGError as exc:
+        _fail(exc)
+    _print_build_summary(ws, report)
+
+
+def _print_build_summary(ws, report) -> None:
+    table = Table(title=f"kg build → {ws.path}  (batch {report.batch or 'none: nothing changed'})")
+    table.add_column("stage")
+    table.add_column("count", justify="right")
+    table.add_row("documents read", str(report.read))
+    table.add_row("unchanged (already stored)", str(report.unchanged))
+    for step, count in sorted(report.dropped.items()):
+        table.add_row(f"dropped: {step}", str(count))
+    table.add_row("new documents", str(report.new))
+    table.add_row("retracted documents", str(report.retracted))
+    table.add_row("mentions", str(report.mentions))
+    table.add_row("new/updated entities", str(report.new_entities))
+    table.add_row("relation evidence", str(report.evidence))
+    for key, value in report.totals.items():
+        table.add_row(f"total {key}", str(value))
+    out.print(table)
+    if report.drops:
+        out.print("[bold]dropped documents[/] (full list in reports/latest.json):")
+        for drop in report.drops[:15]:
+            out.print(escape(f"  {drop['source']}: [{drop['step']}] {drop['reason']}"), highlight=False)
+        if len(report.drops) > 15:
+            out.print(f"  … and {len(report.drops) - 15} more")
+    from kg.stats import sample_facts
+
+    samples = sample_facts(ws, 10)
+    if samples:
+        out.print("[bold]sample facts[/]:")
+        for subject, predicate, obj, confidence in samples:
+            out.print(escape(f"  ({subject}) -[{predicate}]-> ({obj})  conf={confidence:.2f}"),
+                      highlight=False)
+    out.print(f"stores: {report.stores}  ({report.seconds:.1f}s)")
+
+
+@app.command()
+def sync(workspace: WorkspaceOpt = Path("ws"),
+         force: Annotated[bool, typer.Option(help="Reload even if up to date.")] = True) -> None:
+    """Rebuild the configured stores from the bundle."""
+    from kg.sync import sync_stores
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open()
+        ws.lock()
+        try:
+            status = sync_stores(ws, force=force)
+        finally:
+            ws.unlock()
+    except KGError as exc:
+        _fail(exc)
+    out.print(status)
+
+
+def _parse_params(params: list[str]) -> dict[str, object]:
+    parsed: dict[str, object] = {}
+    for item in params:
+        if "=" not in item:
+            raise QueryError(f"parameter {item!r} must look like name=value")
+        name, value = item.split("=", 1)
+        try:
+            parsed[name] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[name] = value  # plain strings need no JSON quoting
+    return parsed
+
+
+def _print_result(result, fmt: OutputFormat) -> None:
+    rows = [[_plain(v) for v in row] for row in result.rows]
+    if fmt is OutputFormat.json:
+        out.print_json(json.dumps([dict(zip(result.columns, row)) for row in rows],
+                                  ensure_ascii=False, default=str))
+    elif fmt is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(result.columns)
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(*result.columns)
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        out.print(table)
+        console.print(f"{len(rows)} row(s)")
+
+
+def _plain(value: object) -> object:
+    # pyoxigraph terms print as <iri> / "lit"@lang; analysts want the bare value in tables/CSV
+    return getattr(value, "value", value)
+
+
+def _run_query(kind: str, workspace: Path, text: str | None, file: Path | None,
+               params: list[str], fmt: OutputFormat, write: bool) -> None:
+    from kg.sync import open_store
+    from kg.workspace import Workspace
+
+    try:
+        if file is not None:
+            text = file.read_text(encoding="utf-8")
+        if not text:
+            raise QueryError("give a query text or --file")
+        ws = Workspace(workspace).open()
+        store = open_store(ws, kind, read_only=not write)
+        try:
+            result = store.query(text, _parse_params(params), write=write)
+        finally:
+            store.close()
+    except KGError as exc:
+        _fail(exc)
+    _print_result(result, fmt)
+
+
+QueryText = Annotated[str | None, typer.Argument(help="Query text (or use --file).")]
+QueryFile = Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a file.")]
+ParamOpt = Annotated[list[str], typer.Option("--param", "-p", help="name=value (JSON or plain string).")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+WriteOpt = Annotated[bool, typer.Option("--write", help="Allow queries that modify the store.")]
+
+
+@query_app.command("cypher")
+def query_cypher(text: QueryText = None, workspace: WorkspaceOpt = Path("ws"), file: QueryFile = None,
+                 param: ParamOpt = [], fmt: FormatOpt = OutputFormat.table,  # noqa: B006
+                 write: WriteOpt = False) -> None:
+    """Run a Cypher query against the graph store (read-only unless --write)."""
+    _run_query("graph", workspace, text, file, param, fmt, write)
+
+
+@query_app.command("sparql")
+def query_sparql(text: QueryText = None, workspace: WorkspaceOpt = Path("ws"), file: QueryFile = None,
+                 param: ParamOpt = [], fmt: FormatOpt = OutputFormat.table,  # noqa: B006
+                 write: WriteOpt = False) -> None:
+    """Run a SPARQL query against the triple store (UPDATE only with --write)."""
+    _run_query("rdf", workspace, text, file, param, fmt, write)
+
+
+@app.command()
+def stats(workspace: WorkspaceOpt = Path("ws"),
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Counts of documents, entities and facts in the bundle, by language, type and relation."""
+    from kg.stats import workspace_stats
+    from kg.workspace import Workspace
+
+    try:
+        data = workspace_stats(Workspace(workspace).open())
+    except KGError as exc:
+        _fail(exc)
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    for section, values in data.items():
+        if isinstance(values, dict):
+            table = Table(section, "count")
+            for key, value in values.items():
+                table.add_row(str(key), str(value))
+            out.print(table)
+        else:
+            out.print(f"{section}: {values}")
+
+
+class ExportFormat(str, Enum):
+    """Formats of `kg export`."""
+
+    turtle = "turtle"
+    ntriples = "ntriples"
+    jsonld = "jsonld"
+    parquet = "parquet"
+    csv = "csv"
+    owl = "owl"
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="Output file (RDF formats) or folder (parquet/csv).")],
+    workspace: WorkspaceOpt = Path("ws"),
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.turtle,
+) -> None:
+    """Export the live graph (or, with --format owl, the schema as RDFS/OWL)."""
+    from kg.export import export_workspace
+    from kg.workspace import Workspace
+
+    try:
+        written = export_workspace(Workspace(workspace).open(), output, fmt.value)
+    except KGError as exc:
+        _fail(exc)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point used by ``python -m kg``."""
+    app()
