@@ -11,6 +11,9 @@ from extraction.steps import DropLog, Step
 from extraction.text import tokens
 from kg.model import Document
 
+# Pinned so signatures stored in the bundle stay comparable across datasketch upgrades.
+_SCHEME = "affine32"
+
 
 class ExactDedup(Step):
     """Drop a document whose content hash (its id) was already seen in this run."""
@@ -56,7 +59,7 @@ class NearDedup(Step):
         self.sources: dict[str, str] = {}
         self.signatures: dict[str, np.ndarray] = {}
         for doc_id, source, signature in known:
-            self._insert(doc_id, source, MinHash(num_perm=num_perm, hashvalues=signature))
+            self._insert(doc_id, source, MinHash(num_perm=num_perm, hashvalues=signature, scheme=_SCHEME))
 
     def _insert(self, doc_id: str, source: str, minhash: MinHash) -> None:
         if doc_id in self.sources:
@@ -67,7 +70,7 @@ class NearDedup(Step):
 
     def __call__(self, docs: Iterable[Document], drops: DropLog) -> Iterator[Document]:
         for doc in docs:
-            minhash = MinHash(num_perm=self.num_perm)
+            minhash = MinHash(num_perm=self.num_perm, scheme=_SCHEME)
             minhash.update_batch(shingles(doc.text))
             if doc.id not in self.sources:
                 hits = [h for h in self.lsh.query(minhash) if h != doc.id]

@@ -83,8 +83,12 @@ class LocalExecutor:
         self.workers = max(1, workers)
 
     def run(self, shards: list[Shard], factory: Callable[[], Analyzer], staging: Path,
-            on_done: Callable[[int], None] = lambda n: None) -> None:
-        """Process every shard that has no output yet; ``on_done(n_docs)`` reports progress."""
+            on_done: Callable[[int], None] = lambda n: None) -> int:
+        """Process every shard that has no output yet; ``on_done(n_docs)`` reports progress.
+
+        Returns:
+            How many shards were already finished by an earlier, interrupted run.
+        """
         staging.mkdir(parents=True, exist_ok=True)
         todo = []
         for shard in shards:
@@ -92,14 +96,15 @@ class LocalExecutor:
                 on_done(len(shard.docs))  # finished by an earlier, interrupted run
             else:
                 todo.append(shard)
+        reused = len(shards) - len(todo)
         if not todo:
-            return
+            return reused
         if self.workers == 1 or len(todo) == 1:
             analyzer = factory()
             for shard in todo:
                 _write_atomic(shard_path(staging, shard), list(analyzer.analyze(shard.docs)))
                 on_done(len(shard.docs))
-            return
+            return reused
         # spawn, not fork: the parent may hold pyarrow/jieba threads that fork would copy mid-lock
         context = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=context,
@@ -109,6 +114,7 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     on_done(future.result())
+        return reused
 
 
 def iter_analyses(staging: Path, shards: list[Shard]) -> Iterator[tuple[Analysis, Document]]:

@@ -19,7 +19,9 @@ from kg.ids import entity_id, normalize_key
 from kg.model import Entity, Mention
 from kg.schema import Schema
 
-_EDGE = re.compile(r"^(?:the\s+)|(?:['’]s)$|^[\W_]+|[\W_]+$", re.IGNORECASE)
+# only sentence punctuation and quotes are trimmed; brackets and braces can belong to a name
+_EDGE = re.compile(r"^(?:the\s+)|(?:['’]s)$|^[\s,.;:!?\"“”‘’'`]+|[\s,;:!?\"“”‘’'`]+$",
+                   re.IGNORECASE)
 _ABBR_AFTER = re.compile(r"\s*[(（]\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*[)）]")
 _STOP = {"of", "and", "the", "for", "&", "de"}
 
@@ -112,8 +114,11 @@ class EntityResolver:
             surface = clean_name(mention.text) or mention.text.strip()
             key = normalize_key(surface)
             entity = None
-            if key in self._gazetteer:
-                etype, canonical = self._gazetteer[key]
+            # the raw text first: a gazetteer name may itself start or end with punctuation
+            gazetteer_key = next((k for k in (normalize_key(mention.text), key) if k in self._gazetteer),
+                                 None)
+            if gazetteer_key is not None:
+                etype, canonical = self._gazetteer[gazetteer_key]
                 mention.type = etype
                 entity = self._get_or_create(etype, canonical, analysis.lang)
             elif key in abbreviations:

@@ -48,6 +48,7 @@ class BuildReport:
     read: int = 0
     unchanged: int = 0
     new: int = 0
+    resumed_shards: int = 0
     retracted: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     drops: list[dict] = field(default_factory=list)
@@ -166,7 +167,7 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
                 done += n
                 progress("extract", done, len(plan))
 
-            LocalExecutor(cfg.workers).run(shards, factory, staging, on_done)
+            report.resumed_shards = LocalExecutor(cfg.workers).run(shards, factory, staging, on_done)
             tables = _resolve_batch(ws, schema, shards, staging, batch, report, progress)
             tables["documents"] = pa.Table.from_pylist([
                 {"id": d.id, "source": d.source, "lang": d.lang, "text": d.text,
