@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +33,6 @@ class Shard:
     def make(cls, docs: list[Document]) -> Shard:
         """Create a shard whose key is a hash of its document ids."""
         return cls(key=stable_id("shard", *(d.id for d in docs)).split(":")[1], docs=docs)
-
-
-def plan_shards(docs: list[Document], size: int) -> list[Shard]:
-    """Cut documents into shards of ``size``."""
-    return [Shard.make(docs[i:i + size]) for i in range(0, len(docs), max(size, 1))]
 
 
 def shard_path(staging: Path, shard: Shard) -> Path:
@@ -75,14 +70,19 @@ def _run_shard(staging: Path, shard: Shard) -> int:
 class LocalExecutor:
     """Runs shards in this process (workers=1) or in a pool of processes.
 
+    Shards arrive as a lazy iterable, so cleaning of later documents (in the caller) overlaps with
+    extraction of earlier shards in the workers.
+
     Args:
         workers: number of processes; 1 runs in-process (no pickling, easiest to debug).
+        max_pending: shards queued per worker before the producer waits (bounds memory).
     """
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, max_pending: int = 4) -> None:
         self.workers = max(1, workers)
+        self.max_pending = max_pending
 
-    def run(self, shards: list[Shard], factory: Callable[[], Analyzer], staging: Path,
+    def run(self, shards: Iterable[Shard], factory: Callable[[], Analyzer], staging: Path,
             on_done: Callable[[int], None] = lambda n: None) -> int:
         """Process every shard that has no output yet; ``on_done(n_docs)`` reports progress.
 
@@ -90,31 +90,43 @@ class LocalExecutor:
             How many shards were already finished by an earlier, interrupted run.
         """
         staging.mkdir(parents=True, exist_ok=True)
-        todo = []
-        for shard in shards:
-            if shard_path(staging, shard).exists():
-                on_done(len(shard.docs))  # finished by an earlier, interrupted run
-            else:
-                todo.append(shard)
-        reused = len(shards) - len(todo)
-        if not todo:
-            return reused
-        if self.workers == 1 or len(todo) == 1:
-            analyzer = factory()
-            for shard in todo:
+        reused = 0
+
+        def todo() -> Iterator[Shard]:
+            nonlocal reused
+            for shard in shards:
+                if shard_path(staging, shard).exists():
+                    reused += 1
+                    on_done(len(shard.docs))  # finished by an earlier, interrupted run
+                else:
+                    yield shard
+
+        if self.workers == 1:
+            analyzer = None
+            for shard in todo():
+                analyzer = analyzer or factory()
                 _write_atomic(shard_path(staging, shard), list(analyzer.analyze(shard.docs)))
                 on_done(len(shard.docs))
             return reused
         # spawn, not fork: the parent may hold pyarrow/jieba threads that fork would copy mid-lock
         context = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=context,
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                  initializer=_init_worker, initargs=(factory,)) as pool:
-            pending = {pool.submit(_run_shard, staging, shard) for shard in todo}
+            pending: set = set()
+            for shard in todo():
+                pending.add(pool.submit(_run_shard, staging, shard))
+                while len(pending) >= self.workers * self.max_pending:
+                    pending = self._collect(pending, on_done)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    on_done(future.result())
+                pending = self._collect(pending, on_done)
         return reused
+
+    @staticmethod
+    def _collect(pending: set, on_done: Callable[[int], None]) -> set:
+        done, rest = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            on_done(future.result())  # re-raises a worker's exception here
+        return rest
 
 
 def iter_analyses(staging: Path, shards: list[Shard]) -> Iterator[tuple[Analysis, Document]]:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from extraction.analysis import Analyzer
 from extraction.clean import HtmlToText, LanguageId, Normalize
 from extraction.dedup import ExactDedup, NearDedup
-from extraction.executors import LocalExecutor, iter_analyses, plan_shards
+from extraction.executors import LocalExecutor, Shard, iter_analyses
 from extraction.filters import BadEncoding, CharRatio, MinLength, Repetition
 from extraction.readers import read_corpus
 from extraction.resolve import EntityResolver
@@ -80,6 +80,17 @@ class _SkipKnown(Step):
                 self.seen.add(doc.id)
             else:
                 yield doc
+
+
+def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _under(source: str, roots: Sequence[Path]) -> bool:
@@ -139,8 +150,28 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
                 progress("clean", report.read, 0)
                 yield doc
 
-        plan = list(run_steps(counted(raw), steps, drops))
-        report.read += sum(1 for d in drops.drops if d.step == "read")
+        batch = bundle.next_batch_id()
+        plan: list[Document] = []
+        shards: list[Shard] = []
+        staging = ws.staging_dir / "shards"
+        factory = functools.partial(Analyzer, schema, en_model=cfg.en_model,
+                                    ner_model=cfg.ner_model or None, open_relations=cfg.open_relations)
+        done = 0
+
+        def shard_stream() -> Iterator[Shard]:
+            # cleaning runs here, in the parent, while workers extract the shards already cut
+            for chunk in _chunks(run_steps(counted(raw), steps, drops), cfg.shard_size):
+                plan.extend(chunk)
+                shards.append(Shard.make(chunk))
+                yield shards[-1]
+
+        def on_done(n: int) -> None:
+            nonlocal done
+            done += n
+            progress("extract", done, len(plan))
+
+        report.resumed_shards = LocalExecutor(cfg.workers).run(shard_stream(), factory, staging, on_done)
+        report.read += drops.counts["read"]
         report.unchanged = len(skip.seen)
         report.new = len(plan)
         roots = [Path(p).resolve() for p in corpus]
@@ -153,21 +184,7 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
         report.drops = [asdict(d) for d in drops.drops]
 
         if plan or retract:
-            batch = bundle.next_batch_id()
             report.batch = batch
-            shards = plan_shards(plan, cfg.shard_size)
-            staging = ws.staging_dir / "shards"
-            factory = functools.partial(Analyzer, schema, en_model=cfg.en_model,
-                                        ner_model=cfg.ner_model or None,
-                                        open_relations=cfg.open_relations)
-            done = 0
-
-            def on_done(n: int) -> None:
-                nonlocal done
-                done += n
-                progress("extract", done, len(plan))
-
-            report.resumed_shards = LocalExecutor(cfg.workers).run(shards, factory, staging, on_done)
             tables = _resolve_batch(ws, schema, shards, staging, batch, report, progress)
             tables["documents"] = pa.Table.from_pylist([
                 {"id": d.id, "source": d.source, "lang": d.lang, "text": d.text,

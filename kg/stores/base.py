@@ -262,9 +262,24 @@ class GraphStore(Store):
 
 
 class TripleStore(Store):
-    """An RDF store queried with SPARQL 1.1 (Oxigraph embedded, Jena TDB2, any HTTP endpoint)."""
+    """An RDF store queried with SPARQL 1.1 (Oxigraph embedded, Jena TDB2, any HTTP endpoint).
+
+    Every triple store holds the graph in the mapping of :mod:`kg.rdf`.
+
+    Args:
+        base_iri: base of every kg IRI.
+
+    Attributes:
+        mapping: the :class:`kg.rdf.RdfMapping` that mints the store's IRIs.
+    """
 
     language: ClassVar[str] = "sparql"
+
+    def __init__(self, base_iri: str | None = None) -> None:
+        from kg.rdf import DEFAULT_BASE_IRI, RdfMapping  # kg.rdf needs this module; import late
+
+        super().__init__()
+        self.mapping = RdfMapping(base_iri or DEFAULT_BASE_IRI)
 
 
 # -- view validation (shared by every backend) -------------------------------------------------------

@@ -1,0 +1,39 @@
+# The README's two commands:
+#   make example   install everything, build the bundled example workspace, print a summary
+#   make test      install everything (test servers included) and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+WS     ?= ws
+
+.PHONY: install example test bench bench-data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned: pip takes this CPU build from local disk; an unpinned torch pulls GBs of CUDA.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[ml,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+example: install
+	$(BIN)/kg build examples/corpus -w $(WS) --schema examples/schema.yaml
+	$(BIN)/kg stats -w $(WS)
+
+test: install
+	$(BIN)/python -m pytest tests
+
+bench-data:
+	command -v apt-get >/dev/null && (test -d /usr/share/wordnet || apt-get install -y -q wordnet-base) || true
+
+bench: install bench-data
+	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_stores.py
+	$(BIN)/python benchmarks/eval_extraction.py
+
+clean:
+	rm -rf $(WS) .pytest_cache
