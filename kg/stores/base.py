@@ -56,9 +56,9 @@ class QueryResult:
         Raises:
             KeyError: the result has no such column.
         """
-        index = self.columns.index(name) if name in self.columns else None
-        if index is None:
+        if name not in self.columns:
             raise KeyError(f"no column {name!r}; columns are {self.columns}")
+        index = self.columns.index(name)
         return [row[index] for row in self.rows]
 
 

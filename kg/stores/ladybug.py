@@ -46,6 +46,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -263,7 +264,7 @@ class LadybugStore(GraphStore):
             self._require_writable("run a write query")
             return self._collect(text, params)
         _refuse_side_effects(text)
-        self._run_raw("BEGIN TRANSACTION READ ONLY")
+        self._run("BEGIN TRANSACTION READ ONLY")
         try:
             return self._collect(text, params)
         finally:
@@ -349,6 +350,14 @@ def arrow_tables(view: GraphView, missing_subject: Any = None) -> dict[str, pa.T
     entities, documents, facts, mentions = view.entities, view.documents, view.facts, view.mentions
     evidence = _evidence_table(view, missing_subject)
     resolved = mentions.filter(pc.fill_null(pc.not_equal(mentions.column("entity_id"), ""), False))
+    mentioned_in = pa.table({
+        "from": resolved.column("entity_id"), "to": resolved.column("doc_id"),
+        # -1 marks an unknown position; MERGE cannot match on null properties.
+        "sentence": pc.fill_null(pc.cast(resolved.column("sentence"), pa.int64()), -1),
+        "start_char": pc.fill_null(resolved.column("start"), -1),
+        "end_char": pc.fill_null(resolved.column("end"), -1),
+        "text": resolved.column("text"),
+    })
     return {
         "Entity": entities.select(["id", "name", "type", "aliases", "lang", "description"]),
         "Document": documents.select(["id", "source", "lang", "title", "text", "batch"]),
@@ -360,14 +369,8 @@ def arrow_tables(view: GraphView, missing_subject: Any = None) -> dict[str, pa.T
             "source": facts.column("source"), "confidence": facts.column("confidence"),
             "evidence_count": facts.column("evidence_count"), "batch": facts.column("batch"),
         }),
-        "MENTIONED_IN": pa.table({
-            "from": resolved.column("entity_id"), "to": resolved.column("doc_id"),
-            # -1 marks an unknown position; MERGE cannot match on null properties.
-            "sentence": pc.fill_null(pc.cast(resolved.column("sentence"), pa.int64()), -1),
-            "start_char": pc.fill_null(resolved.column("start"), -1),
-            "end_char": pc.fill_null(resolved.column("end"), -1),
-            "text": resolved.column("text"),
-        }),
+        # Same key as the upsert MERGE, so a repeated mention row is one relationship either way.
+        "MENTIONED_IN": _first_per_key(mentioned_in, ["from", "to", "sentence", "start_char", "end_char"]),
         "FROM_DOCUMENT": pa.table({"from": evidence.column("id"), "to": evidence.column("doc_id")}),
         "ABOUT": evidence.select(["id", "subject"]).rename_columns(["from", "to"]),
     }
@@ -386,7 +389,7 @@ def _evidence_table(view: GraphView, missing_subject: Any) -> pa.Table:
         "subject": _subjects(view, missing_subject),
     })
     if pc.count_distinct(ids).as_py() != len(ids):
-        table = _first_per_id(table)
+        table = _first_per_key(table, ["id"])
     return table
 
 
@@ -410,9 +413,12 @@ def _subjects(view: GraphView, missing_subject: Any) -> pa.Array:
     return subject
 
 
-def _first_per_id(table: pa.Table) -> pa.Table:
-    positions = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    first = positions.group_by("id", use_threads=False).aggregate([("_row", "min")]).column("_row_min")
+def _first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
+    """Keep the first row of each distinct key (rows stay in their original order)."""
+    positions = table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    first = positions.group_by(keys, use_threads=False).aggregate([("_row", "min")]).column("_row_min")
+    if len(first) == table.num_rows:
+        return table
     return table.take(pc.take(first, pc.sort_indices(first)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from kg.errors import QueryError, StoreError, UnknownComponentError
@@ -159,3 +160,13 @@ def test_empty_view_upsert_is_noop() -> None:
         store.load(sample_view())
         store.upsert(GraphView.empty())
         assert store.counts()["entities"] == 6
+
+
+def test_repeated_mention_rows_are_one_relationship() -> None:
+    view = sample_view()
+    doubled = GraphView(documents=view.documents, entities=view.entities, facts=view.facts,
+                        evidence=view.evidence, mentions=pa.concat_tables([view.mentions, view.mentions]))
+    with LadybugStore(None) as loaded, LadybugStore(None) as upserted:
+        loaded.load(doubled)
+        upserted.upsert(doubled)
+        assert loaded.counts()["mentions"] == upserted.counts()["mentions"] == 4
