@@ -129,13 +129,40 @@ def nasty_text() -> str:
 
 
 def test_nasty_names_are_stored_verbatim(tmp_path):
+    from kg.sync import open_store
+
     corpus = write_corpus(tmp_path / "corpus", {"a.txt": nasty_text()})
-    ws = make_ws(tmp_path, nasty_schema(tmp_path))
+    ws = make_ws(tmp_path, nasty_schema(tmp_path), stores=True)
     build(ws, [corpus])
     view = ws.bundle.view()
     names = set(view.entities["name"].to_pylist())
     assert set(NASTY) <= names
     assert view.documents["text"].to_pylist() == [nasty_text()]
+    graph = open_store(ws, "graph", read_only=True)
+    try:
+        stored = set(graph.query("MATCH (e:Entity) RETURN e.name").column("e.name"))
+        assert set(NASTY) <= stored
+        assert graph.counts()["entities"] == view.entities.num_rows
+    finally:
+        graph.close()
+    rdf = open_store(ws, "rdf", read_only=True)
+    try:
+        labels = {str(getattr(v, "value", v)) for v in rdf.query(
+            "SELECT ?l WHERE { ?e a <https://kg.example.org/schema/Person> ; "
+            "<http://www.w3.org/2000/01/rdf-schema#label> ?l }").column("l")}
+        assert set(NASTY) <= labels
+    finally:
+        rdf.close()
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_graph(tmp_path, small_schema_file):
+    corpus = write_corpus(tmp_path / "corpus", {f"d{i:03d}.txt": en_doc(i) for i in range(24)})
+    one = make_ws(tmp_path / "one", small_schema_file, shard_size=4, workers=1)
+    two = make_ws(tmp_path / "two", small_schema_file, shard_size=4, workers=2)
+    build(one, [corpus])
+    build(two, [corpus])
+    assert fact_keys(one) == fact_keys(two) and fact_keys(one)
 
 
 def _build_cmd(ws: Path, corpus: Path) -> list[str]:
@@ -174,3 +201,37 @@ def test_killed_build_resumes_without_duplicates(tmp_path, small_schema_file):
     pairs = pc.binary_join_element_wise(ids, view.evidence["doc_id"], "|")
     assert len(pc.unique(pairs)) == view.evidence.num_rows, "no evidence row is duplicated"
     assert not list(shards.glob("*.pkl")), "staging is cleared after the commit"
+
+
+def test_failed_store_load_keeps_old_store_and_is_redone(tmp_path, small_schema_file, monkeypatch):
+    from kg.stores.ladybug import LadybugStore
+    from kg.sync import open_store
+
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": en_doc(0)})
+    ws = make_ws(tmp_path, small_schema_file, stores=True)
+    build(ws, [corpus])
+    before = ws.bundle.view().counts()["facts"]
+
+    (corpus / "b.txt").write_text(en_doc(1))
+
+    def broken_load(self, graph):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(LadybugStore, "load", broken_load)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build(ws, [corpus])
+    assert ws.synced_version("graph") is None  # marked out of date
+    store = open_store(ws, "graph", read_only=True)
+    try:
+        assert store.counts()["facts"] == before  # the previous projection is intact
+    finally:
+        store.close()
+
+    monkeypatch.undo()
+    report = build(ws, [corpus])  # nothing new to extract, but the stale store is redone
+    assert report.batch is None and report.stores["graph"] == "synced"
+    store = open_store(ws, "graph", read_only=True)
+    try:
+        assert store.counts()["facts"] == ws.bundle.view().counts()["facts"] > before
+    finally:
+        store.close()
