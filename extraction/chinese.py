@@ -22,6 +22,16 @@ _PLACEHOLDER = _OPEN + r"(\d+)" + _CLOSE
 _NEGATION = re.compile(r"没有|并未|并非|未曾|不是|未|不曾")
 _CLAUSE = re.compile(r"[，,、；;：:（）()]")
 _MAX_OPEN_GAP = 8  # characters between two mentions for an open relation
+_NAME_DOT = "·"  # joins the parts of a transliterated name (史蒂夫·乔布斯); jieba splits on it
+# administrative suffixes that jieba sometimes leaves as separate words after a place name
+_PLACE_SUFFIXES = frozenset({"省", "市", "县", "区", "州", "镇"})
+# heads that turn the preceding words into a school or institute (重庆 建筑 工程学院)
+_SCHOOL_SUFFIXES = ("大学", "学院", "分校", "研究院", "研究所")
+_MAX_NAME_WORDS = 4
+# coordinated mentions: 马云、蔡崇信和张勇 / 抖音和TikTok
+_COORDINATION = re.compile(_PLACEHOLDER.replace("(", "(?:") + r"(?:(?:、|和|与|及|以及)"
+                           + _PLACEHOLDER.replace("(", "(?:") + ")+")
+_RESPECTIVELY = "分别"
 
 
 def _has_cjk(text: str) -> bool:
@@ -42,12 +52,14 @@ class ChineseExtractor:
         self.tagger = tagger
         self.open_relations = open_relations
         tokenizer = jieba.Tokenizer()
+        self.gazetteer_tags: dict[str, str] = {}
         for type_name, etype in schema.entity_types.items():
             for entry in etype.gazetteer:
                 for surface in (entry.name, *entry.aliases):
                     if surface and _has_cjk(surface):
                         # a high frequency makes jieba keep the whole name as one word
                         tokenizer.add_word(surface, freq=100_000, tag=_GAZ_TAG + type_name)
+                        self.gazetteer_tags[surface] = _GAZ_TAG + type_name
         self.posseg = jieba.posseg.POSTokenizer(tokenizer)
         self.patterns: list[tuple[str, re.Pattern]] = []
         for rel_name, rel in schema.relation_types.items():
@@ -56,6 +68,51 @@ class ChineseExtractor:
                          .replace("{object}", f"(?P<object>{_PLACEHOLDER})"))
                 # the placeholder's inner group is unnamed; rename to keep both slots addressable
                 self.patterns.append((rel_name, re.compile(regex)))
+
+    def _merge_words(self, words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Re-join names that jieba splits: transliterated names around "·", a place name and its
+        administrative suffix (贵州 + 省), and school names ending in 大学/学院/分校."""
+        out: list[tuple[str, str]] = []
+        i = 0
+        while i < len(words):
+            word, flag = words[i]
+            # 史蒂夫 · 乔布斯 (· 罗纳德 ...): CJK parts joined by the name dot
+            if _has_cjk(word) and i + 2 < len(words) and words[i + 1][0] == _NAME_DOT \
+                    and _has_cjk(words[i + 2][0]):
+                j = i
+                parts = [word]
+                while j + 2 < len(words) and words[j + 1][0] == _NAME_DOT and _has_cjk(words[j + 2][0]):
+                    parts.append(words[j + 2][0])
+                    j += 2
+                name = _NAME_DOT.join(parts)
+                out.append((name, self.gazetteer_tags.get(name, "nr")))
+                i = j + 1
+                continue
+            if flag == "ns" and i + 1 < len(words) and words[i + 1][0] in _PLACE_SUFFIXES:
+                out.append((word + words[i + 1][0], "ns"))
+                i += 2
+                continue
+            out.append((word, flag))
+            i += 1
+        # 重庆/ns 建筑/n 工程学院/n -> 重庆建筑工程学院/nt ; 布法罗/nr 分校/n after a school -> one name
+        merged: list[tuple[str, str]] = []
+        for word, flag in out:
+            if word.endswith(_SCHOOL_SUFFIXES) and not flag.startswith(_GAZ_TAG) and flag != "nt":
+                parts = [word]
+                while (merged and len(parts) < _MAX_NAME_WORDS and _has_cjk(merged[-1][0])
+                       and merged[-1][1] in ("ns", "nr", "nz", "n", "nt", "j", "vn")
+                       and not merged[-1][1].startswith(_GAZ_TAG)):
+                    prev = merged.pop()
+                    parts.insert(0, prev[0])
+                    if prev[1] in ("ns", "nt"):
+                        break  # a place or school name starts the full name
+                if len(parts) > 1 or word not in _SCHOOL_SUFFIXES:
+                    merged.append(("".join(parts), "nt"))
+                    continue
+                merged.extend((w, "n") for w in parts)
+                continue
+            merged.append((word, flag))
+        return merged
 
     def _type_for(self, flag: str, word: str) -> str | None:
         if flag.startswith(_GAZ_TAG):
@@ -92,27 +149,53 @@ class ChineseExtractor:
         result = Analysis(doc_id=doc.id, lang="zh", sentences=split_sentences_zh(doc.text))
         for index, (start, end) in enumerate(result.sentences):
             sentence = doc.text[start:end]
-            words = None if self.tagger is not None else [
-                (pair.word, pair.flag) for pair in self.posseg.cut(sentence)]
+            words = None if self.tagger is not None else self._merge_words(
+                [(pair.word, pair.flag) for pair in self.posseg.cut(sentence)])
             first = len(result.mentions)
             result.mentions.extend(self._sentence_mentions(doc, index, start, end, words))
-            if len(result.mentions) - first >= 2:
-                self._relations(sentence, start, first, result, words)
+            candidates = self._untyped_candidates(doc, index, start, words, result.mentions[first:])
+            if len(result.mentions) - first + len(candidates) >= 2:
+                self._relations(sentence, start, first, result, words, candidates)
         return result
 
+    @staticmethod
+    def _untyped_candidates(doc: Document, index: int, start: int,
+                            words: list[tuple[str, str]] | None, typed: list[Mention]) -> list[Mention]:
+        """Latin-script names (OpenAI, WhatsApp, MIUI) that jieba cannot type: they become mentions
+        only when a relation pattern gives them a role (and with it a type)."""
+        found = []
+        offset = start
+        taken = {(m.start, m.end) for m in typed}
+        for word, flag in words or []:
+            if (flag == "eng" and word[:1].isupper() and len(word) > 1
+                    and (offset, offset + len(word)) not in taken):
+                found.append(Mention(doc.id, index, offset, offset + len(word), word, "",
+                                     extractor=EXTRACTOR_NER, confidence=0.6))
+            offset += len(word)
+        return found
+
     def _relations(self, sentence: str, sent_start: int, first: int, result: Analysis,
-                   words: list[tuple[str, str]] | None) -> None:
+                   words: list[tuple[str, str]] | None, candidates: list[Mention] | None = None) -> None:
         mentions = result.mentions
-        local = list(range(first, len(mentions)))
+        # jieba-typed mentions (not gazetteer hits) may take the type their role demands:
+        # in "王兴创立了美团" 美团 founds nothing, it is founded, so it is an organization
+        # (place names are left alone: jieba tags them reliably, and "收购了以色列公司X" must not
+        # turn 以色列 into the company)
+        coercible = {i for i in range(first, len(mentions))
+                     if mentions[i].confidence < 1.0 and mentions[i].type != "Location"}
+        # untyped candidates go to the end of the mention list; unused ones are dropped below
+        n_typed = len(mentions)
+        for cand in sorted(candidates or [], key=lambda m: m.start):
+            coercible.add(len(mentions))
+            mentions.append(cand)
         # mask every mention as \ue000<index>\ue001 so patterns see entities as single symbols
-        parts, cursor = [], sent_start
-        for idx in local:
-            m = mentions[idx]
-            parts.append(sentence[cursor - sent_start:m.start - sent_start])
-            parts.append(f"{_OPEN}{idx}{_CLOSE}")
-            cursor = m.end
-        parts.append(sentence[cursor - sent_start:])
-        masked = "".join(parts)
+        masked = self._mask(sentence, sent_start, range(first, len(mentions)), mentions)
+        groups: dict[int, list[int]] = {}
+        if _RESPECTIVELY not in sentence:  # "A和B分别由C和D创立" pairs them up, not all with all
+            for run in _COORDINATION.finditer(masked):
+                members = [int(i) for i in re.findall(_PLACEHOLDER, run.group(0))]
+                for idx in members:
+                    groups[idx] = members
         linked: set[tuple[int, int]] = set()
         for rel_name, regex in self.patterns:
             rel = self.schema.relation_types[rel_name]
@@ -123,12 +206,59 @@ class ChineseExtractor:
                 o = int(match.group("object")[1:-1])
                 if s == o or (s, o) in linked:
                     continue
-                if mentions[s].type != rel.domain or mentions[o].type != rel.range:
-                    continue
-                linked.add((s, o))
-                result.relations.append(RawRelation(s, o, rel_name, False, EXTRACTOR_RE, 0.9))
+                s_ok, o_ok = mentions[s].type == rel.domain, mentions[o].type == rel.range
+                if not (s_ok and o_ok):
+                    # at most the arguments the NER was unsure of take their role's type
+                    if (not s_ok and s not in coercible) or (not o_ok and o not in coercible):
+                        continue
+                    for idx, want in ((s, rel.domain), (o, rel.range)):
+                        if mentions[idx].type != want:
+                            mentions[idx].type = want
+                            coercible.discard(idx)
+                # a coordinated argument stands for every conjunct of the same type
+                for s2 in groups.get(s, [s]) if o not in groups.get(s, []) else [s]:
+                    for o2 in groups.get(o, [o]) if s not in groups.get(o, []) else [o]:
+                        if (s2, o2) in linked or s2 == o2 or mentions[s2].type != rel.domain \
+                                or mentions[o2].type != rel.range:
+                            continue
+                        linked.add((s2, o2))
+                        result.relations.append(
+                            RawRelation(s2, o2, rel_name, False, EXTRACTOR_RE, 0.9))
+        self._drop_unused(result, n_typed, linked)
+        linked = {pair for pair in linked if max(pair) < len(mentions)}
+        # the masked sentence still numbers dropped candidates; rebuild it for open relations
+        masked = self._mask(sentence, sent_start, range(first, len(mentions)), mentions)
         if self.open_relations and words is not None:
             self._open_relations(masked, words, linked, result)
+
+    @staticmethod
+    def _mask(sentence: str, sent_start: int, indexes, mentions: list[Mention]) -> str:
+        parts, cursor = [], sent_start
+        for idx in sorted(indexes, key=lambda i: mentions[i].start):
+            m = mentions[idx]
+            parts.append(sentence[cursor - sent_start:m.start - sent_start])
+            parts.append(f"{_OPEN}{idx}{_CLOSE}")
+            cursor = m.end
+        parts.append(sentence[cursor - sent_start:])
+        return "".join(parts)
+
+    @staticmethod
+    def _drop_unused(result: Analysis, n_typed: int, linked: set[tuple[int, int]]) -> None:
+        """Remove untyped candidates that no relation used, renumbering the ones kept."""
+        mentions = result.mentions
+        if len(mentions) == n_typed:
+            return
+        keep = [i for i in range(n_typed, len(mentions)) if mentions[i].type]
+        remap = {old: n_typed + k for k, old in enumerate(keep)}
+        kept = [mentions[i] for i in keep]
+        del mentions[n_typed:]
+        mentions.extend(kept)
+        for rel in result.relations:
+            rel.subject = remap.get(rel.subject, rel.subject)
+            rel.object = remap.get(rel.object, rel.object)
+        remapped = {(remap.get(a, a), remap.get(b, b)) for a, b in linked}
+        linked.clear()
+        linked.update(remapped)
 
     def _open_relations(self, masked: str, words: list[tuple[str, str]],
                         linked: set[tuple[int, int]], result: Analysis) -> None:

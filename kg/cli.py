@@ -123,12 +123,9 @@ def _print_build_summary(ws, report) -> None:
             out.print(escape(f"  {drop['source']}: [{drop['step']}] {drop['reason']}"), highlight=False)
         if len(report.drops) > 15:
             out.print(f"  … and {len(report.drops) - 15} more")
-    from kg.stats import sample_facts
-
-    samples = sample_facts(ws, 10)
-    if samples:
+    if report.samples:
         out.print("[bold]sample facts[/]:")
-        for subject, predicate, obj, confidence in samples:
+        for subject, predicate, obj, confidence in report.samples:
             out.print(escape(f"  ({subject}) -[{predicate}]-> ({obj})  conf={confidence:.2f}"),
                       highlight=False)
     out.print(f"stores: {report.stores}  ({report.seconds:.1f}s)")

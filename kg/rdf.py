@@ -62,9 +62,17 @@ PROV = "http://www.w3.org/ns/prov#"
 # Every kg: vocabulary term the mapping writes (also declared by schema_to_rdfs).
 VOCAB_CLASSES = ("Entity", "Document", "Evidence")
 VOCAB_DATATYPE_PROPERTIES = {
-    "confidence": "double", "source": "string", "batch": "string", "evidenceCount": "integer",
-    "open": "boolean", "lang": "string", "sentenceIndex": "integer", "start": "integer", "end": "integer",
-    "text": "string", "extractor": "string",
+    "confidence": "double",
+    "source": "string",
+    "batch": "string",
+    "evidenceCount": "integer",
+    "open": "boolean",
+    "lang": "string",
+    "sentenceIndex": "integer",
+    "start": "integer",
+    "end": "integer",
+    "text": "string",
+    "extractor": "string",
 }
 VOCAB_OBJECT_PROPERTIES = ("evidence", "document", "mentionedIn")
 
@@ -92,9 +100,13 @@ class RdfMapping:
         try:
             ox.NamedNode(base_iri)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"base IRI {base_iri!r} is not an absolute IRI ({exc}); use e.g. {DEFAULT_BASE_IRI!r}") from None
+            raise ConfigError(
+                f"base IRI {base_iri!r} is not an absolute IRI ({exc}); use e.g. {DEFAULT_BASE_IRI!r}"
+            ) from None
         if not base_iri.endswith(("/", "#")) or ":" not in base_iri:
-            raise ConfigError(f"base IRI {base_iri!r} must be absolute and end with '/' or '#', e.g. {DEFAULT_BASE_IRI!r}")
+            raise ConfigError(
+                f"base IRI {base_iri!r} must be absolute and end with '/' or '#', e.g. {DEFAULT_BASE_IRI!r}"
+            )
         self.base = base_iri
         self.entity_ns = base_iri + "entity/"
         self.schema_ns = base_iri + "schema/"
@@ -116,9 +128,18 @@ class RdfMapping:
     def prefixes(self) -> dict[str, str]:
         """Prefix -> namespace for serializations and analyst queries."""
         return {
-            "kg": self.vocab_ns, "kgs": self.schema_ns, "kgo": self.open_ns, "ent": self.entity_ns,
-            "doc": self.doc_ns, "fact": self.fact_ns, "rdf": RDF, "rdfs": RDFS, "xsd": XSD, "owl": OWL,
-            "skos": SKOS, "prov": PROV,
+            "kg": self.vocab_ns,
+            "kgs": self.schema_ns,
+            "kgo": self.open_ns,
+            "ent": self.entity_ns,
+            "doc": self.doc_ns,
+            "fact": self.fact_ns,
+            "rdf": RDF,
+            "rdfs": RDFS,
+            "xsd": XSD,
+            "owl": OWL,
+            "skos": SKOS,
+            "prov": PROV,
         }
 
     # -- single terms ------------------------------------------------------------------------------
@@ -161,8 +182,10 @@ class RdfMapping:
             chunk_rows: rows of one table turned into text at a time (bounds memory).
         """
         builders = (
-            (view.entities, self._entity_lines), (view.documents, self._document_lines),
-            (view.facts, self._fact_lines), (view.evidence, self._evidence_lines),
+            (view.entities, self._entity_lines),
+            (view.documents, self._document_lines),
+            (view.facts, self._fact_lines),
+            (view.evidence, self._evidence_lines),
             (view.mentions, self._mention_lines),
         )
         for table, build in builders:
@@ -192,7 +215,9 @@ class RdfMapping:
         suffix = _lang_suffix(batch.column("lang"))
         lines = [
             _line(entity, _iri_const(RDF + "type"), _iri_const(self.vocab_ns + "Entity")),
-            _line(entity, _iri_const(RDF + "type"), self._iri(self.schema_ns, _nonempty(batch.column("type")))),
+            _line(
+                entity, _iri_const(RDF + "type"), self._iri(self.schema_ns, _nonempty(batch.column("type")))
+            ),
             _line(entity, _iri_const(RDFS + "label"), _literal(batch.column("name"), suffix)),
             _line(entity, _iri_const(RDFS + "comment"), _literal(batch.column("description"), suffix)),
         ]
@@ -200,8 +225,9 @@ class RdfMapping:
         flat = pc.list_flatten(aliases)
         if len(flat):
             owners = pc.list_parent_indices(aliases)
-            lines.append(_line(entity.take(owners), _iri_const(SKOS + "altLabel"),
-                               _literal(flat, suffix.take(owners))))
+            lines.append(
+                _line(entity.take(owners), _iri_const(SKOS + "altLabel"), _literal(flat, suffix.take(owners)))
+            )
         return lines
 
     def _document_lines(self, batch: pa.RecordBatch) -> list[pa.Array]:
@@ -209,7 +235,11 @@ class RdfMapping:
         kg = self.vocab_ns
         return [
             _line(doc, _iri_const(RDF + "type"), _iri_const(kg + "Document")),
-            _line(doc, _iri_const(RDFS + "label"), _literal(batch.column("title"), _lang_suffix(batch.column("lang")))),
+            _line(
+                doc,
+                _iri_const(RDFS + "label"),
+                _literal(batch.column("title"), _lang_suffix(batch.column("lang"))),
+            ),
             _line(doc, _iri_const(kg + "source"), _literal(batch.column("source"))),
             _line(doc, _iri_const(kg + "lang"), _literal(batch.column("lang"))),
             _line(doc, _iri_const(kg + "batch"), _literal(batch.column("batch"))),
@@ -220,8 +250,11 @@ class RdfMapping:
         subject = self._iri(self.entity_ns, batch.column("subject"))
         obj = self._iri(self.entity_ns, batch.column("object"))
         is_open = pc.fill_null(batch.column("open"), False)
-        predicate = pc.if_else(is_open, self._iri(self.open_ns, batch.column("predicate")),
-                               self._iri(self.schema_ns, batch.column("predicate")))
+        predicate = pc.if_else(
+            is_open,
+            self._iri(self.open_ns, batch.column("predicate")),
+            self._iri(self.schema_ns, batch.column("predicate")),
+        )
         kg = self.vocab_ns
         return [
             _line(subject, predicate, obj),
@@ -263,6 +296,7 @@ class RdfMapping:
 
 
 # -- vectorized N-Triples pieces ---------------------------------------------------------------------
+
 
 def _iri_const(iri: str) -> str:
     return f"<{iri}>"
@@ -355,10 +389,16 @@ class _ChunkReader(io.RawIOBase):
 # -- file export -------------------------------------------------------------------------------------
 
 _OX_FORMATS = {
-    "nt": ox.RdfFormat.N_TRIPLES, "ntriples": ox.RdfFormat.N_TRIPLES, "n-triples": ox.RdfFormat.N_TRIPLES,
-    "ttl": ox.RdfFormat.TURTLE, "turtle": ox.RdfFormat.TURTLE,
-    "jsonld": ox.RdfFormat.JSON_LD, "json-ld": ox.RdfFormat.JSON_LD,
-    "xml": ox.RdfFormat.RDF_XML, "rdfxml": ox.RdfFormat.RDF_XML, "rdf/xml": ox.RdfFormat.RDF_XML,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "n-triples": ox.RdfFormat.N_TRIPLES,
+    "ttl": ox.RdfFormat.TURTLE,
+    "turtle": ox.RdfFormat.TURTLE,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "xml": ox.RdfFormat.RDF_XML,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "rdf/xml": ox.RdfFormat.RDF_XML,
     "n3": ox.RdfFormat.N3,
 }
 _RDFLIB_ONLY_FORMATS = ("pretty-xml", "hext", "longturtle")
@@ -417,8 +457,12 @@ _XML_LOCAL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 def _check_xml_predicates(view: GraphView, mapping: RdfMapping) -> None:
     """RDF/XML writes each predicate as an XML element, so its IRI must end in an XML name."""
-    for name, is_open in {(p, bool(o)) for p, o in zip(view.facts.column("predicate").to_pylist(),
-                                                        view.facts.column("open").to_pylist(), strict=True)}:
+    for name, is_open in {
+        (p, bool(o))
+        for p, o in zip(
+            view.facts.column("predicate").to_pylist(), view.facts.column("open").to_pylist(), strict=True
+        )
+    }:
         iri = mapping.predicate(name, open_relation=is_open).value
         if not _XML_LOCAL_NAME.search(iri):
             raise ConfigError(
@@ -439,6 +483,7 @@ def _rdflib_graph(mapping: RdfMapping, view: GraphView):  # -> rdflib.Graph
 
 
 # -- schema export (RDFS / OWL) ----------------------------------------------------------------------
+
 
 def schema_to_rdfs(schema: Schema, mapping: RdfMapping | None = None):  # -> rdflib.Graph
     """Export a domain schema as RDFS/OWL.
@@ -532,6 +577,11 @@ _SPARQL_FORM = re.compile(
 )
 
 __all__ = [
-    "DEFAULT_BASE_IRI", "EXPORT_FORMATS", "RdfMapping", "is_update", "percent_encode", "schema_to_rdfs",
+    "DEFAULT_BASE_IRI",
+    "EXPORT_FORMATS",
+    "RdfMapping",
+    "is_update",
+    "percent_encode",
+    "schema_to_rdfs",
     "serialize_view",
 ]

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pyarrow.compute as pc
 
+from kg.graph import GraphView
 from kg.workspace import Workspace
 
 
@@ -33,9 +34,8 @@ def workspace_stats(ws: Workspace) -> dict:
     }
 
 
-def sample_facts(ws: Workspace, limit: int = 10) -> list[tuple[str, str, str, float]]:
-    """The most confident schema facts (open ones if there are none), as names."""
-    view = ws.bundle.view()
+def sample_facts(view: GraphView, limit: int = 10) -> list[tuple[str, str, str, float]]:
+    """The best-supported schema facts (open ones only if needed), as names."""
     if view.facts.num_rows == 0:
         return []
     names = dict(zip(view.entities["id"].to_pylist(), view.entities["name"].to_pylist()))

@@ -43,9 +43,15 @@ def _make(kind: str, backend: str, ws: Workspace, path, *, read_only: bool = Fal
     return triple_store(backend, path=str(path), base_iri=ws.config.rdf.base_iri, read_only=read_only)
 
 
-def sync_stores(ws: Workspace, *, force: bool = False,
+def sync_stores(ws: Workspace, *, force: bool = False, view: GraphView | None = None,
                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, str]:
     """Bring every configured store up to the bundle's version.
+
+    Args:
+        ws: an opened (and locked) workspace.
+        force: reload even stores that are up to date.
+        view: the bundle's live view, when the caller already has it.
+        progress: optional progress callback.
 
     Returns:
         kind -> "synced" / "up to date" / "disabled".
@@ -53,7 +59,6 @@ def sync_stores(ws: Workspace, *, force: bool = False,
     progress = progress or (lambda stage, done, total: None)
     version = ws.bundle.version
     status: dict[str, str] = {}
-    view: GraphView | None = None
     for kind in KINDS:
         backend = getattr(ws.config.stores, kind)
         if not backend:

@@ -78,6 +78,14 @@ def _resolve(kind: str, registry: dict[str, str], base: type[_S], name: Any, set
 
 
 __all__ = [
-    "GRAPH_STORES", "TRIPLE_STORES", "GraphStore", "QueryResult", "Store", "TripleStore",
-    "graph_store", "register_graph_store", "register_triple_store", "triple_store",
+    "GRAPH_STORES",
+    "TRIPLE_STORES",
+    "GraphStore",
+    "QueryResult",
+    "Store",
+    "TripleStore",
+    "graph_store",
+    "register_graph_store",
+    "register_triple_store",
+    "triple_store",
 ]

@@ -30,6 +30,7 @@ from kg import model
 from kg.errors import QueryError, StoreError
 from kg.graph import GraphView
 
+
 @dataclass(frozen=True)
 class QueryResult:
     """Rows returned by :meth:`Store.query`.
@@ -169,15 +170,21 @@ class Store(abc.ABC):
         """
         self._require_open()
         if isinstance(doc_ids, (str, bytes)):
-            raise TypeError("retract_documents takes a list of document ids, not one string; wrap it: [doc_id]")
+            raise TypeError(
+                "retract_documents takes a list of document ids, not one string; wrap it: [doc_id]"
+            )
         ids = list(dict.fromkeys(doc_ids))  # dedupe, keep order
         bad = [i for i in ids if not isinstance(i, str) or not i]
         if bad:
-            raise StoreError(f"document ids must be non-empty strings, got {bad[:3]!r}; pass ids like 'doc:…'")
+            raise StoreError(
+                f"document ids must be non-empty strings, got {bad[:3]!r}; pass ids like 'doc:…'"
+            )
         if ids:
             self._retract(ids)
 
-    def query(self, text: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> QueryResult:
+    def query(
+        self, text: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> QueryResult:
         """Run a query; read-only unless ``write`` is true.
 
         Args:
@@ -285,13 +292,19 @@ class TripleStore(Store):
 # -- view validation (shared by every backend) -------------------------------------------------------
 
 _TABLE_SCHEMAS: dict[str, pa.Schema] = {
-    "documents": model.DOCUMENTS, "entities": model.ENTITIES, "facts": model.FACTS,
-    "evidence": model.EVIDENCE, "mentions": model.MENTIONS,
+    "documents": model.DOCUMENTS,
+    "entities": model.ENTITIES,
+    "facts": model.FACTS,
+    "evidence": model.EVIDENCE,
+    "mentions": model.MENTIONS,
 }
 # Columns that must be non-empty in every row, and the columns that are unique keys.
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "documents": ("id",), "entities": ("id",), "facts": ("id", "subject", "predicate", "object"),
-    "evidence": ("fact_id", "doc_id"), "mentions": ("doc_id",),
+    "documents": ("id",),
+    "entities": ("id",),
+    "facts": ("id", "subject", "predicate", "object"),
+    "evidence": ("fact_id", "doc_id"),
+    "mentions": ("doc_id",),
 }
 _UNIQUE: dict[str, str] = {"documents": "id", "entities": "id", "facts": "id"}
 
@@ -306,7 +319,9 @@ def normalize_view(graph: GraphView) -> GraphView:
         StoreError: a table lacks a column, has an empty key, or repeats an id.
     """
     if not isinstance(graph, GraphView):
-        raise TypeError(f"expected a kg.graph.GraphView, got {type(graph).__name__}; build one with GraphView.from_pylist")
+        raise TypeError(
+            f"expected a kg.graph.GraphView, got {type(graph).__name__}; build one with GraphView.from_pylist"
+        )
     tables = {}
     for name, schema in _TABLE_SCHEMAS.items():
         table = getattr(graph, name)
@@ -318,18 +333,24 @@ def normalize_view(graph: GraphView) -> GraphView:
         ids = tables[name].column(column)
         if pc.count_distinct(ids).as_py() != len(ids):
             dup = pc.value_counts(ids).filter(pc.greater(pc.value_counts(ids).field("counts"), 1))
-            raise StoreError(f"{name}.{column} repeats {dup[0]['values']}; deduplicate the {name} table first")
+            raise StoreError(
+                f"{name}.{column} repeats {dup[0]['values']}; deduplicate the {name} table first"
+            )
     return GraphView(**tables)
 
 
 def _cast_table(name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
     missing = [col for col in schema.names if col not in table.column_names]
     if missing:
-        raise StoreError(f"GraphView.{name} lacks column(s) {missing}; use the kg.model.{name.upper()} schema")
+        raise StoreError(
+            f"GraphView.{name} lacks column(s) {missing}; use the kg.model.{name.upper()} schema"
+        )
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise StoreError(f"GraphView.{name} does not fit kg.model.{name.upper()} ({exc}); fix the column types") from exc
+        raise StoreError(
+            f"GraphView.{name} does not fit kg.model.{name.upper()} ({exc}); fix the column types"
+        ) from exc
 
 
 def _check_required(name: str, table: pa.Table) -> None:
@@ -346,13 +367,19 @@ def _ids_of(view: GraphView, kind: str) -> pa.ChunkedArray:
 
 def _references(view: GraphView) -> dict[str, pa.ChunkedArray]:
     """Every id the view refers to, grouped by the kind of row it must name."""
-    mentions = view.mentions.filter(pc.invert(pc.fill_null(pc.equal(view.mentions.column("entity_id"), ""), True)))
+    mentions = view.mentions.filter(
+        pc.invert(pc.fill_null(pc.equal(view.mentions.column("entity_id"), ""), True))
+    )
     return {
         "entities": pa.chunked_array(
-            view.facts.column("subject").chunks + view.facts.column("object").chunks
-            + mentions.column("entity_id").chunks, type=pa.string()),
+            view.facts.column("subject").chunks
+            + view.facts.column("object").chunks
+            + mentions.column("entity_id").chunks,
+            type=pa.string(),
+        ),
         "documents": pa.chunked_array(
-            view.evidence.column("doc_id").chunks + view.mentions.column("doc_id").chunks, type=pa.string()),
+            view.evidence.column("doc_id").chunks + view.mentions.column("doc_id").chunks, type=pa.string()
+        ),
         "facts": view.evidence.column("fact_id"),
     }
 
@@ -386,7 +413,8 @@ def evidence_ids(evidence: pa.Table) -> pa.Array:
         A string array with one id per row.
     """
     parts = [
-        evidence.column(name) if evidence.schema.field(name).type == pa.string()
+        evidence.column(name)
+        if evidence.schema.field(name).type == pa.string()
         else pc.cast(evidence.column(name), pa.string())
         for name in ("fact_id", "doc_id", "sentence", "start", "end", "extractor")
     ]
@@ -395,5 +423,10 @@ def evidence_ids(evidence: pa.Table) -> pa.Array:
 
 
 __all__ = [
-    "GraphStore", "QueryResult", "Store", "TripleStore", "evidence_ids", "normalize_view",
+    "GraphStore",
+    "QueryResult",
+    "Store",
+    "TripleStore",
+    "evidence_ids",
+    "normalize_view",
 ]

@@ -42,6 +42,7 @@ Behaviour
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,15 @@ from kg.stores.base import GraphStore, QueryResult, evidence_ids
 # Creation order matters: relationship tables need their node tables.
 NODE_TABLES: dict[str, str] = {
     "Entity": "id STRING, name STRING, type STRING, aliases STRING[], lang STRING, description STRING, "
-              "PRIMARY KEY (id)",
-    "Document": "id STRING, source STRING, lang STRING, title STRING, text STRING, batch STRING, PRIMARY KEY (id)",
+    "PRIMARY KEY (id)",
+    "Document": "id STRING, source STRING, lang STRING, title STRING, text STRING, batch STRING, "
+    "PRIMARY KEY (id)",
     "Evidence": "id STRING, fact_id STRING, doc_id STRING, sentence INT64, start_char INT64, end_char INT64, "
-                "text STRING, extractor STRING, confidence DOUBLE, PRIMARY KEY (id)",
+    "text STRING, extractor STRING, confidence DOUBLE, PRIMARY KEY (id)",
 }
 REL_TABLES: dict[str, str] = {
     "RELATION": "FROM Entity TO Entity, id STRING, predicate STRING, open BOOLEAN, source STRING, "
-                "confidence DOUBLE, evidence_count INT64, batch STRING",
+    "confidence DOUBLE, evidence_count INT64, batch STRING",
     "MENTIONED_IN": "FROM Entity TO Document, sentence INT64, start_char INT64, end_char INT64, text STRING",
     "FROM_DOCUMENT": "FROM Evidence TO Document",
     "ABOUT": "FROM Evidence TO Entity",
@@ -74,29 +76,45 @@ _TABLES = {**NODE_TABLES, **REL_TABLES}
 # Upsert statements: `LOAD FROM $rows` scans an Arrow table parameter; column names are the variables.
 _UPSERT: dict[str, str] = {
     "Entity": "LOAD FROM $rows MERGE (e:Entity {id: id}) SET e.name = name, e.type = type, "
-              "e.aliases = aliases, e.lang = lang, e.description = description",
+    "e.aliases = aliases, e.lang = lang, e.description = description",
     "Document": "LOAD FROM $rows MERGE (d:Document {id: id}) SET d.source = source, d.lang = lang, "
-                "d.title = title, d.text = text, d.batch = batch",
+    "d.title = title, d.text = text, d.batch = batch",
     "RELATION": "LOAD FROM $rows MATCH (s:Entity {id: subject}), (o:Entity {id: object}) "
-                "MERGE (s)-[r:RELATION {id: id}]->(o) SET r.predicate = predicate, r.open = open, "
-                "r.source = source, r.confidence = confidence, r.evidence_count = evidence_count, r.batch = batch",
+    "MERGE (s)-[r:RELATION {id: id}]->(o) SET r.predicate = predicate, r.open = open, "
+    "r.source = source, r.confidence = confidence, r.evidence_count = evidence_count, r.batch = batch",
     "Evidence": "LOAD FROM $rows MERGE (v:Evidence {id: id}) SET v.fact_id = fact_id, v.doc_id = doc_id, "
-                "v.sentence = sentence, v.start_char = start_char, v.end_char = end_char, v.text = text, "
-                "v.extractor = extractor, v.confidence = confidence",
+    "v.sentence = sentence, v.start_char = start_char, v.end_char = end_char, v.text = text, "
+    "v.extractor = extractor, v.confidence = confidence",
     "FROM_DOCUMENT": "LOAD FROM $rows MATCH (v:Evidence {id: id}), (d:Document {id: doc_id}) "
-                     "MERGE (v)-[:FROM_DOCUMENT]->(d)",
+    "MERGE (v)-[:FROM_DOCUMENT]->(d)",
     "ABOUT": "LOAD FROM $rows MATCH (v:Evidence {id: id}), (s:Entity {id: subject}) MERGE (v)-[:ABOUT]->(s)",
     "MENTIONED_IN": "LOAD FROM $rows MATCH (e:Entity {id: entity_id}), (d:Document {id: doc_id}) "
-                    "MERGE (e)-[m:MENTIONED_IN {sentence: sentence, start_char: start_char, end_char: end_char}]->(d) "
-                    "SET m.text = text",
+    "MERGE (e)-[m:MENTIONED_IN {sentence: sentence, start_char: start_char, end_char: end_char}]->(d) "
+    "SET m.text = text",
 }
 
 # Statements that a read query may not contain even inside a read-only transaction: they write files
 # (COPY TO, EXPORT), fetch code (INSTALL, LOAD EXTENSION), or end our transaction (COMMIT ...).
-_SIDE_EFFECT_KEYWORDS = frozenset({
-    "COPY", "EXPORT", "IMPORT", "INSTALL", "UNINSTALL", "UPDATE", "ATTACH", "DETACH", "USE", "CHECKPOINT",
-    "BEGIN", "COMMIT", "ROLLBACK", "CREATE", "DROP", "ALTER",
-})
+_SIDE_EFFECT_KEYWORDS = frozenset(
+    {
+        "COPY",
+        "EXPORT",
+        "IMPORT",
+        "INSTALL",
+        "UNINSTALL",
+        "UPDATE",
+        "ATTACH",
+        "DETACH",
+        "USE",
+        "CHECKPOINT",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "CREATE",
+        "DROP",
+        "ALTER",
+    }
+)
 # String literals, escaped names and comments, blanked out before looking at statement keywords.
 _CYPHER_NOISE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
 
@@ -135,7 +153,8 @@ class LadybugStore(GraphStore):
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else ":memory:"
-        return f"<LadybugStore {where} {'open' if self.is_open else 'closed'}{' read-only' if self.read_only else ''}>"
+        state = ("open" if self.is_open else "closed") + (" read-only" if self.read_only else "")
+        return f"<LadybugStore {where} {state}>"
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -144,14 +163,17 @@ class LadybugStore(GraphStore):
 
         if self.read_only and (self.path is None or not self.path.exists()):
             raise StoreError(
-                f"no LadybugDB database at {self.path or ':memory:'} to open read-only; build it first (kg sync)"
+                f"no LadybugDB database at {self.path or ':memory:'} to open read-only; "
+                "build it first (kg sync)"
             )
         if self.path is not None and not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = ladybug.Database(
-                str(self.path) if self.path else ":memory:", read_only=self.read_only,
-                buffer_pool_size=self.buffer_pool_size, max_num_threads=self.num_threads,
+                str(self.path) if self.path else ":memory:",
+                read_only=self.read_only,
+                buffer_pool_size=self.buffer_pool_size,
+                max_num_threads=self.num_threads,
             )
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
@@ -199,15 +221,26 @@ class LadybugStore(GraphStore):
         self._require_writable("upsert")
         tables = arrow_tables(view, missing_subject=self._subjects_of_facts)
         rel_params = {  # MERGE needs the key columns by their variable names
-            "RELATION": tables["RELATION"].rename_columns(["subject", "object", *tables["RELATION"].column_names[2:]]),
+            "RELATION": tables["RELATION"].rename_columns(
+                ["subject", "object", *tables["RELATION"].column_names[2:]]
+            ),
             "FROM_DOCUMENT": tables["FROM_DOCUMENT"].rename_columns(["id", "doc_id"]),
             "ABOUT": tables["ABOUT"].rename_columns(["id", "subject"]),
             "MENTIONED_IN": tables["MENTIONED_IN"].rename_columns(
-                ["entity_id", "doc_id", *tables["MENTIONED_IN"].column_names[2:]]),
+                ["entity_id", "doc_id", *tables["MENTIONED_IN"].column_names[2:]]
+            ),
         }
 
         def work() -> None:
-            for name in ("Entity", "Document", "RELATION", "Evidence", "FROM_DOCUMENT", "ABOUT", "MENTIONED_IN"):
+            for name in (
+                "Entity",
+                "Document",
+                "RELATION",
+                "Evidence",
+                "FROM_DOCUMENT",
+                "ABOUT",
+                "MENTIONED_IN",
+            ):
                 table = rel_params.get(name, tables[name])
                 for start in range(0, table.num_rows, self.batch_size):
                     self._run(_UPSERT[name], {"rows": table.slice(start, self.batch_size)})
@@ -229,10 +262,15 @@ class LadybugStore(GraphStore):
 
         def work() -> None:
             affected = self._run(
-                "UNWIND $ids AS i MATCH (d:Document {id: i})<-[:FROM_DOCUMENT]-(v:Evidence)-[:ABOUT]->(s:Entity) "
-                "RETURN DISTINCT v.fact_id, s.id", ids,
+                "UNWIND $ids AS i "
+                "MATCH (d:Document {id: i})<-[:FROM_DOCUMENT]-(v:Evidence)-[:ABOUT]->(s:Entity) "
+                "RETURN DISTINCT v.fact_id, s.id",
+                ids,
             ).get_all()
-            self._run("UNWIND $ids AS i MATCH (d:Document {id: i})<-[:FROM_DOCUMENT]-(v:Evidence) DETACH DELETE v", ids)
+            self._run(
+                "UNWIND $ids AS i MATCH (d:Document {id: i})<-[:FROM_DOCUMENT]-(v:Evidence) DETACH DELETE v",
+                ids,
+            )
             self._run("UNWIND $ids AS i MATCH (d:Document {id: i}) DETACH DELETE d", ids)
             if affected:
                 self._recount(pa.table({"id": [f for f, _ in affected], "subject": [s for _, s in affected]}))
@@ -240,16 +278,20 @@ class LadybugStore(GraphStore):
         self._transaction(work, "retract documents")
 
     def _recount(self, facts: pa.Table) -> None:
-        """Set evidence_count of ``facts`` (id, subject) to their remaining evidence; drop unsupported ones."""
-        remaining = dict(self._run(
-            "LOAD FROM $rows MATCH (s:Entity {id: subject})<-[:ABOUT]-(v:Evidence) WHERE v.fact_id = id "
-            "RETURN id, count(v)", {"rows": facts},
-        ).get_all())
+        """Set evidence_count of ``facts`` (id, subject) to the evidence left; drop unsupported ones."""
+        remaining = dict(
+            self._run(
+                "LOAD FROM $rows MATCH (s:Entity {id: subject})<-[:ABOUT]-(v:Evidence) WHERE v.fact_id = id "
+                "RETURN id, count(v)",
+                {"rows": facts},
+            ).get_all()
+        )
         counts = pa.array([remaining.get(fact, 0) for fact in facts.column("id").to_pylist()], pa.int64())
         rows = facts.append_column("n", counts)
         self._run(
             "LOAD FROM $rows MATCH (s:Entity {id: subject})-[r:RELATION]->() WHERE r.id = id "
-            "SET r.evidence_count = n", {"rows": rows},
+            "SET r.evidence_count = n",
+            {"rows": rows},
         )
         self._run(
             "LOAD FROM $rows MATCH (s:Entity {id: subject})-[r:RELATION]->() "
@@ -324,10 +366,8 @@ class LadybugStore(GraphStore):
 
     def _rollback_quietly(self) -> None:
         # The engine already rolled back when a statement failed inside the transaction.
-        try:
+        with contextlib.suppress(RuntimeError):
             self._run_raw("ROLLBACK")
-        except RuntimeError:
-            pass
 
     def _require_writable(self, what: str) -> None:
         if self.read_only:
@@ -335,6 +375,7 @@ class LadybugStore(GraphStore):
 
 
 # -- Arrow tables in the shape of the Cypher model ----------------------------------------------------
+
 
 def arrow_tables(view: GraphView, missing_subject: Any = None) -> dict[str, pa.Table]:
     """Build one Arrow table per Cypher table, columns in ``COPY`` order (FROM/TO keys first for rels).
@@ -350,25 +391,46 @@ def arrow_tables(view: GraphView, missing_subject: Any = None) -> dict[str, pa.T
     entities, documents, facts, mentions = view.entities, view.documents, view.facts, view.mentions
     evidence = _evidence_table(view, missing_subject)
     resolved = mentions.filter(pc.fill_null(pc.not_equal(mentions.column("entity_id"), ""), False))
-    mentioned_in = pa.table({
-        "from": resolved.column("entity_id"), "to": resolved.column("doc_id"),
-        # -1 marks an unknown position; MERGE cannot match on null properties.
-        "sentence": pc.fill_null(pc.cast(resolved.column("sentence"), pa.int64()), -1),
-        "start_char": pc.fill_null(resolved.column("start"), -1),
-        "end_char": pc.fill_null(resolved.column("end"), -1),
-        "text": resolved.column("text"),
-    })
+    mentioned_in = pa.table(
+        {
+            "from": resolved.column("entity_id"),
+            "to": resolved.column("doc_id"),
+            # -1 marks an unknown position; MERGE cannot match on null properties.
+            "sentence": pc.fill_null(pc.cast(resolved.column("sentence"), pa.int64()), -1),
+            "start_char": pc.fill_null(resolved.column("start"), -1),
+            "end_char": pc.fill_null(resolved.column("end"), -1),
+            "text": resolved.column("text"),
+        }
+    )
     return {
         "Entity": entities.select(["id", "name", "type", "aliases", "lang", "description"]),
         "Document": documents.select(["id", "source", "lang", "title", "text", "batch"]),
-        "Evidence": evidence.select(["id", "fact_id", "doc_id", "sentence", "start_char", "end_char",
-                                     "text", "extractor", "confidence"]),
-        "RELATION": pa.table({
-            "from": facts.column("subject"), "to": facts.column("object"), "id": facts.column("id"),
-            "predicate": facts.column("predicate"), "open": pc.fill_null(facts.column("open"), False),
-            "source": facts.column("source"), "confidence": facts.column("confidence"),
-            "evidence_count": facts.column("evidence_count"), "batch": facts.column("batch"),
-        }),
+        "Evidence": evidence.select(
+            [
+                "id",
+                "fact_id",
+                "doc_id",
+                "sentence",
+                "start_char",
+                "end_char",
+                "text",
+                "extractor",
+                "confidence",
+            ]
+        ),
+        "RELATION": pa.table(
+            {
+                "from": facts.column("subject"),
+                "to": facts.column("object"),
+                "id": facts.column("id"),
+                "predicate": facts.column("predicate"),
+                "open": pc.fill_null(facts.column("open"), False),
+                "source": facts.column("source"),
+                "confidence": facts.column("confidence"),
+                "evidence_count": facts.column("evidence_count"),
+                "batch": facts.column("batch"),
+            }
+        ),
         # Same key as the upsert MERGE, so a repeated mention row is one relationship either way.
         "MENTIONED_IN": _first_per_key(mentioned_in, ["from", "to", "sentence", "start_char", "end_char"]),
         "FROM_DOCUMENT": pa.table({"from": evidence.column("id"), "to": evidence.column("doc_id")}),
@@ -380,14 +442,20 @@ def _evidence_table(view: GraphView, missing_subject: Any) -> pa.Table:
     """Evidence rows with their id and the subject of their fact, duplicates (same id) dropped."""
     evidence = view.evidence
     ids = evidence_ids(evidence)
-    table = pa.table({
-        "id": ids, "fact_id": evidence.column("fact_id"), "doc_id": evidence.column("doc_id"),
-        "sentence": pc.cast(evidence.column("sentence"), pa.int64()),
-        "start_char": evidence.column("start"), "end_char": evidence.column("end"),
-        "text": evidence.column("text"), "extractor": evidence.column("extractor"),
-        "confidence": evidence.column("confidence"),
-        "subject": _subjects(view, missing_subject),
-    })
+    table = pa.table(
+        {
+            "id": ids,
+            "fact_id": evidence.column("fact_id"),
+            "doc_id": evidence.column("doc_id"),
+            "sentence": pc.cast(evidence.column("sentence"), pa.int64()),
+            "start_char": evidence.column("start"),
+            "end_char": evidence.column("end"),
+            "text": evidence.column("text"),
+            "extractor": evidence.column("extractor"),
+            "confidence": evidence.column("confidence"),
+            "subject": _subjects(view, missing_subject),
+        }
+    )
     if pc.count_distinct(ids).as_py() != len(ids):
         table = _first_per_key(table, ["id"])
     return table
@@ -397,7 +465,9 @@ def _subjects(view: GraphView, missing_subject: Any) -> pa.Array:
     """The subject of each evidence row's fact: from the view's facts, else the row, else the store."""
     evidence, facts = view.evidence, view.facts
     index = pc.index_in(evidence.column("fact_id"), value_set=facts.column("id"))
-    from_facts = pc.take(facts.column("subject"), index) if len(facts) else pa.nulls(len(evidence), pa.string())
+    from_facts = (
+        pc.take(facts.column("subject"), index) if len(facts) else pa.nulls(len(evidence), pa.string())
+    )
     subject = pc.coalesce(from_facts, evidence.column("subject"))
     subject = subject.combine_chunks() if isinstance(subject, pa.ChunkedArray) else subject
     if subject.null_count and missing_subject is not None:
@@ -424,6 +494,7 @@ def _first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
 
 # -- query text checks and messages ------------------------------------------------------------------
 
+
 def _refuse_side_effects(text: str) -> None:
     """Refuse statements that a read-only transaction would not stop (file writes, tx control)."""
     for statement in _CYPHER_NOISE.sub(" ", text).split(";"):
@@ -449,8 +520,10 @@ def _cypher_message(exc: BaseException) -> str:
         return f"Cypher syntax error: {detail}; fix the query at that position and re-run"
     if message.startswith("Binder exception"):
         detail = message.removeprefix("Binder exception:").strip()
-        return (f"Cypher error: {detail}; tables are Entity, Document, Evidence, RELATION, MENTIONED_IN, "
-                "FROM_DOCUMENT, ABOUT — check names and properties")
+        return (
+            f"Cypher error: {detail}; tables are Entity, Document, Evidence, RELATION, MENTIONED_IN, "
+            "FROM_DOCUMENT, ABOUT — check names and properties"
+        )
     return f"Cypher query failed: {message}; fix the query and re-run"
 
 

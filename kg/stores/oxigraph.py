@@ -25,10 +25,24 @@ from kg.graph import GraphView
 from kg.rdf import DEFAULT_BASE_IRI, PROV, RDF, RDFS, SKOS, XSD, RdfMapping, is_update
 from kg.stores.base import QueryResult, TripleStore
 
-_INTEGER_TYPES = frozenset(XSD + t for t in (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
-    "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
-))
+_INTEGER_TYPES = frozenset(
+    XSD + t
+    for t in (
+        "integer",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "nonPositiveInteger",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
+    )
+)
 _FLOAT_TYPES = frozenset(XSD + t for t in ("double", "float", "decimal"))
 _DEFAULT_GRAPH = ox.DefaultGraph()
 
@@ -42,8 +56,9 @@ class OxigraphStore(TripleStore):
         read_only: open an existing store folder read-only (no process may write it meanwhile).
     """
 
-    def __init__(self, path: str | Path | None = None, *, base_iri: str = DEFAULT_BASE_IRI,
-                 read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, base_iri: str = DEFAULT_BASE_IRI, read_only: bool = False
+    ) -> None:
         super().__init__(base_iri)
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
@@ -52,7 +67,8 @@ class OxigraphStore(TripleStore):
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else ":memory:"
-        return f"<OxigraphStore {where} {'open' if self.is_open else 'closed'}{' read-only' if self.read_only else ''}>"
+        state = ("open" if self.is_open else "closed") + (" read-only" if self.read_only else "")
+        return f"<OxigraphStore {where} {state}>"
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -64,7 +80,9 @@ class OxigraphStore(TripleStore):
                 self._store = ox.Store()
             elif self.read_only:
                 if not self.path.is_dir():
-                    raise StoreError(f"no Oxigraph store at {self.path} to open read-only; build it first (kg sync)")
+                    raise StoreError(
+                        f"no Oxigraph store at {self.path} to open read-only; build it first (kg sync)"
+                    )
                 self._store = ox.Store.read_only(str(self.path))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
@@ -90,7 +108,9 @@ class OxigraphStore(TripleStore):
             self._store.bulk_load(self.mapping.reader(view), format=ox.RdfFormat.N_TRIPLES)
             self._store.flush()
         except (OSError, SyntaxError, ValueError) as exc:
-            raise StoreError(f"Oxigraph bulk load failed: {exc}; the store is partly loaded, run load again") from exc
+            raise StoreError(
+                f"Oxigraph bulk load failed: {exc}; the store is partly loaded, run load again"
+            ) from exc
 
     def _upsert(self, view: GraphView) -> None:
         self._require_writable("upsert")
@@ -155,14 +175,20 @@ class OxigraphStore(TripleStore):
     def _query(self, text: str, params: dict[str, Any], write: bool) -> QueryResult:
         if is_update(text):
             if not write:
-                raise QueryError("this SPARQL text is an UPDATE; pass write=True (CLI: --write) if you mean it")
+                raise QueryError(
+                    "this SPARQL text is an UPDATE; pass write=True (CLI: --write) if you mean it"
+                )
             if params:
-                raise QueryError("SPARQL UPDATE takes no parameters here; bind values in a query or use upsert()")
+                raise QueryError(
+                    "SPARQL UPDATE takes no parameters here; bind values in a query or use upsert()"
+                )
             self._require_writable("run a SPARQL update")
             try:
                 self._store.update(text)
             except SyntaxError as exc:
-                raise QueryError(f"SPARQL syntax error: {_first_line(exc)}; fix the update and re-run") from exc
+                raise QueryError(
+                    f"SPARQL syntax error: {_first_line(exc)}; fix the update and re-run"
+                ) from exc
             except OSError as exc:
                 raise StoreError(f"Oxigraph update failed: {exc}") from exc
             return QueryResult([], [])
@@ -186,7 +212,8 @@ class OxigraphStore(TripleStore):
         query = (
             "SELECT (COUNT(DISTINCT ?e) AS ?entities) (COUNT(DISTINCT ?f) AS ?facts) "
             "(COUNT(DISTINCT ?d) AS ?documents) (COUNT(DISTINCT ?v) AS ?evidence) WHERE { "
-            "{ ?e a kg:Entity } UNION { ?f a rdf:Statement } UNION { ?d a kg:Document } UNION { ?v a kg:Evidence } }"
+            "{ ?e a kg:Entity } UNION { ?f a rdf:Statement } UNION "
+            "{ ?d a kg:Document } UNION { ?v a kg:Evidence } }"
         )
         # Namespaces travel as query prefixes, not pasted into the text.
         solution = next(iter(self._store.query(query, prefixes={"kg": self.mapping.vocab_ns, "rdf": RDF})))
@@ -233,17 +260,41 @@ class _Terms:
         self.evidence_count, self.mentioned_in = kg("evidenceCount"), kg("mentionedIn")
         self.derived_from = ox.NamedNode(PROV + "wasDerivedFrom")
         self.xsd_integer = ox.NamedNode(XSD + "integer")
-        label, comment, alt = (ox.NamedNode(RDFS + "label"), ox.NamedNode(RDFS + "comment"),
-                               ox.NamedNode(SKOS + "altLabel"))
+        label, comment, alt = (
+            ox.NamedNode(RDFS + "label"),
+            ox.NamedNode(RDFS + "comment"),
+            ox.NamedNode(SKOS + "altLabel"),
+        )
         # Single-valued properties per node kind: an upsert replaces them. Links that accumulate
         # (kg:evidence, prov:wasDerivedFrom, kg:mentionedIn, the asserted fact triples) are not listed.
         self.by_kind = {
             "entity": frozenset({self.rdf_type, label, comment, alt}),
             "document": frozenset({self.rdf_type, label, kg("source"), kg("lang"), kg("batch")}),
-            "fact": frozenset({self.rdf_type, self.rdf_subject, self.rdf_predicate, self.rdf_object,
-                               kg("confidence"), kg("source"), kg("batch"), kg("evidenceCount"), kg("open")}),
-            "evidence": frozenset({self.rdf_type, kg("document"), kg("sentenceIndex"), kg("start"), kg("end"),
-                                   kg("text"), kg("extractor"), kg("confidence")}),
+            "fact": frozenset(
+                {
+                    self.rdf_type,
+                    self.rdf_subject,
+                    self.rdf_predicate,
+                    self.rdf_object,
+                    kg("confidence"),
+                    kg("source"),
+                    kg("batch"),
+                    kg("evidenceCount"),
+                    kg("open"),
+                }
+            ),
+            "evidence": frozenset(
+                {
+                    self.rdf_type,
+                    kg("document"),
+                    kg("sentenceIndex"),
+                    kg("start"),
+                    kg("end"),
+                    kg("text"),
+                    kg("extractor"),
+                    kg("confidence"),
+                }
+            ),
         }
         self._mapping = mapping
 
@@ -265,6 +316,7 @@ class _Terms:
 
 
 # -- values in and out -----------------------------------------------------------------------------
+
 
 def _term(value: Any) -> Any:
     """A query parameter as an RDF term: pyoxigraph terms pass through, Python scalars become literals."""
@@ -305,11 +357,14 @@ def _result(result: Any) -> QueryResult:
     if isinstance(result, ox.QueryBoolean):
         return QueryResult(["boolean"], [(bool(result),)])
     if isinstance(result, ox.QueryTriples):
-        return QueryResult(["subject", "predicate", "object"],
-                           [(_value(t.subject), _value(t.predicate), _value(t.object)) for t in result])
+        return QueryResult(
+            ["subject", "predicate", "object"],
+            [(_value(t.subject), _value(t.predicate), _value(t.object)) for t in result],
+        )
     variables = list(result.variables)
-    return QueryResult([v.value for v in variables],
-                       [tuple(_value(solution[v]) for v in variables) for solution in result])
+    return QueryResult(
+        [v.value for v in variables], [tuple(_value(solution[v]) for v in variables) for solution in result]
+    )
 
 
 def _first_line(exc: BaseException) -> str:

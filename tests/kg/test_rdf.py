@@ -40,8 +40,10 @@ def test_turtle_round_trip_keeps_labels_aliases_and_reification(tmp_path: Path) 
     graph = _turtle_graph(sample_view(), tmp_path)
     ada, babbage, libai = _uri(M.entity("ada")), _uri(M.entity("babbage")), _uri(M.entity("libai"))
     assert (ada, ns.RDFS.label, rdflib.Literal("Ada Lovelace", lang="en")) in graph
-    assert set(graph.objects(libai, ns.SKOS.altLabel)) == {rdflib.Literal("李太白", lang="zh"),
-                                                       rdflib.Literal("青莲居士", lang="zh")}
+    assert set(graph.objects(libai, ns.SKOS.altLabel)) == {
+        rdflib.Literal("李太白", lang="zh"),
+        rdflib.Literal("青莲居士", lang="zh"),
+    }
     assert (libai, ns.RDFS.comment, rdflib.Literal("唐代诗人", lang="zh")) in graph
     assert (ada, ns.RDF.type, _uri(M.entity_class("Person"))) in graph
     assert (ada, ns.RDF.type, KG.Entity) in graph
@@ -124,14 +126,19 @@ def test_percent_encoding_of_ids() -> None:
 
 
 def test_language_tags_are_validated() -> None:
-    view = GraphView.from_pylist(entities=[
-        {"id": "a", "name": "x", "type": "T", "lang": "EN-gb"},
-        {"id": "b", "name": "y", "type": "T", "lang": "und"},
-        {"id": "c", "name": "z", "type": "T", "lang": "not a tag!"},
-        {"id": "d", "name": "w", "type": "T", "lang": None},
-    ])
-    labels = {t.subject.value.rsplit("/", 1)[-1]: t.object for t in M.triples(view)
-              if t.predicate.value == str(ns.RDFS.label)}
+    view = GraphView.from_pylist(
+        entities=[
+            {"id": "a", "name": "x", "type": "T", "lang": "EN-gb"},
+            {"id": "b", "name": "y", "type": "T", "lang": "und"},
+            {"id": "c", "name": "z", "type": "T", "lang": "not a tag!"},
+            {"id": "d", "name": "w", "type": "T", "lang": None},
+        ]
+    )
+    labels = {
+        t.subject.value.rsplit("/", 1)[-1]: t.object
+        for t in M.triples(view)
+        if t.predicate.value == str(ns.RDFS.label)
+    }
     assert labels["a"].language == "en-gb"
     for key in "bcd":
         assert labels[key].language is None
@@ -139,11 +146,16 @@ def test_language_tags_are_validated() -> None:
 
 
 def test_special_doubles_are_valid_literals() -> None:
-    facts = [{"id": f"f{i}", "subject": "s", "predicate": "p", "object": "o", "confidence": value}
-             for i, value in enumerate([float("nan"), float("inf"), float("-inf"), 1e-7, None])]
+    facts = [
+        {"id": f"f{i}", "subject": "s", "predicate": "p", "object": "o", "confidence": value}
+        for i, value in enumerate([float("nan"), float("inf"), float("-inf"), 1e-7, None])
+    ]
     view = GraphView.from_pylist(facts=facts)
-    confidences = {t.subject.value.rsplit("/", 1)[-1]: t.object.value for t in M.triples(view)
-                   if t.predicate.value == M.vocab_ns + "confidence"}
+    confidences = {
+        t.subject.value.rsplit("/", 1)[-1]: t.object.value
+        for t in M.triples(view)
+        if t.predicate.value == M.vocab_ns + "confidence"
+    }
     assert confidences["f0"] == "NaN" and confidences["f1"] == "INF" and confidences["f2"] == "-INF"
     assert float(confidences["f3"]) == pytest.approx(1e-7)
     assert "f4" not in confidences  # a null confidence writes no triple
@@ -172,16 +184,19 @@ def test_unknown_export_format(tmp_path: Path) -> None:
     assert "json-ld" in EXPORT_FORMATS
 
 
-@pytest.mark.parametrize(("text", "update"), [
-    ("SELECT * WHERE { ?s ?p ?o }", False),
-    ("PREFIX insert: <http://x/> SELECT ?delete WHERE { ?delete insert:p 'INSERT DATA' }", False),
-    ("# DELETE everything\nASK { ?s ?p ?o }", False),
-    ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", False),
-    ("PREFIX ex: <http://x/> INSERT DATA { ex:a ex:b ex:c }", True),
-    ("DELETE WHERE { ?s ?p ?o }", True),
-    ("clear all", True),
-    ("BASE <http://x/> LOAD <data.ttl>", True),
-])
+@pytest.mark.parametrize(
+    ("text", "update"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", False),
+        ("PREFIX insert: <http://x/> SELECT ?delete WHERE { ?delete insert:p 'INSERT DATA' }", False),
+        ("# DELETE everything\nASK { ?s ?p ?o }", False),
+        ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", False),
+        ("PREFIX ex: <http://x/> INSERT DATA { ex:a ex:b ex:c }", True),
+        ("DELETE WHERE { ?s ?p ?o }", True),
+        ("clear all", True),
+        ("BASE <http://x/> LOAD <data.ttl>", True),
+    ],
+)
 def test_is_update(text: str, update: bool) -> None:
     assert is_update(text) is update
 
@@ -194,10 +209,15 @@ def _schema() -> Schema:
             "Organization": EntityType(labels={"en": "organization", "zh": "机构"}),
         },
         relation_types={
-            "founded_by": RelationType(labels={"en": "founded by", "zh": "创始人"}, domain="Organization",
-                                       range="Person", functional=True),
-            "colleague_of": RelationType(labels={"en": "colleague of"}, domain="Person", range="Person",
-                                         symmetric=True),
+            "founded_by": RelationType(
+                labels={"en": "founded by", "zh": "创始人"},
+                domain="Organization",
+                range="Person",
+                functional=True,
+            ),
+            "colleague_of": RelationType(
+                labels={"en": "colleague of"}, domain="Person", range="Person", symmetric=True
+            ),
         },
     )
 

@@ -29,7 +29,7 @@ from kg.rdf import DEFAULT_BASE_IRI
 
 # Strings that break naive query building; they must be stored verbatim and do nothing.
 NASTY = [
-    "O'Brien \"the\" {brace} }",
+    'O\'Brien "the" {brace} }',
     "line one\nline two\r\nthree\ttab",
     "'; MATCH (n) DETACH DELETE n //",
     "} ; DROP ALL",
@@ -42,17 +42,45 @@ NASTY_ID = "ent:'; MATCH (n) DETACH DELETE n /{x}? #中"
 
 def _evidence(fact: dict, doc_id: str, sentence: int, text: str, confidence: float = 0.9) -> dict:
     return {
-        "fact_id": fact["id"], "subject": fact["subject"], "predicate": fact["predicate"],
-        "object": fact["object"], "open": fact["open"], "source": fact["source"], "doc_id": doc_id,
-        "sentence": sentence, "start": 0, "end": len(text), "text": text, "extractor": "test",
-        "confidence": confidence, "batch": "b1",
+        "fact_id": fact["id"],
+        "subject": fact["subject"],
+        "predicate": fact["predicate"],
+        "object": fact["object"],
+        "open": fact["open"],
+        "source": fact["source"],
+        "doc_id": doc_id,
+        "sentence": sentence,
+        "start": 0,
+        "end": len(text),
+        "text": text,
+        "extractor": "test",
+        "confidence": confidence,
+        "batch": "b1",
     }
 
 
-def _fact(fid: str, subject: str, predicate: str, obj: str, *, source: str = "extracted",
-          open_relation: bool = False, confidence: float = 0.9, evidence_count: int = 0) -> dict:
-    return {"id": fid, "subject": subject, "predicate": predicate, "object": obj, "open": open_relation,
-            "source": source, "confidence": confidence, "evidence_count": evidence_count, "batch": "b1"}
+def _fact(
+    fid: str,
+    subject: str,
+    predicate: str,
+    obj: str,
+    *,
+    source: str = "extracted",
+    open_relation: bool = False,
+    confidence: float = 0.9,
+    evidence_count: int = 0,
+) -> dict:
+    return {
+        "id": fid,
+        "subject": subject,
+        "predicate": predicate,
+        "object": obj,
+        "open": open_relation,
+        "source": source,
+        "confidence": confidence,
+        "evidence_count": evidence_count,
+        "batch": "b1",
+    }
 
 
 def sample_rows() -> dict[str, list[dict]]:
@@ -65,18 +93,49 @@ def sample_rows() -> dict[str, list[dict]]:
     * f5 Ada write Babbage — open relation, evidence in d2
     """
     documents = [
-        {"id": "d1", "text": "Ada Lovelace worked with Charles Babbage. Babbage was born in London.",
-         "lang": "en", "source": "corpus/a.txt", "title": "Ada", "batch": "b1"},
-        {"id": "d2", "text": "Ada wrote to Babbage about the engine.", "lang": "en",
-         "source": "corpus/b.txt", "title": "Letters", "batch": "b1"},
-        {"id": "d3", "text": "李白曾居住在长安。", "lang": "zh", "source": "corpus/c.txt", "title": "李白", "batch": "b1"},
+        {
+            "id": "d1",
+            "text": "Ada Lovelace worked with Charles Babbage. Babbage was born in London.",
+            "lang": "en",
+            "source": "corpus/a.txt",
+            "title": "Ada",
+            "batch": "b1",
+        },
+        {
+            "id": "d2",
+            "text": "Ada wrote to Babbage about the engine.",
+            "lang": "en",
+            "source": "corpus/b.txt",
+            "title": "Letters",
+            "batch": "b1",
+        },
+        {
+            "id": "d3",
+            "text": "李白曾居住在长安。",
+            "lang": "zh",
+            "source": "corpus/c.txt",
+            "title": "李白",
+            "batch": "b1",
+        },
     ]
     entities = [
-        {"id": "ada", "name": "Ada Lovelace", "type": "Person", "aliases": ["Ada", "Countess of Lovelace"], "lang": "en"},
+        {
+            "id": "ada",
+            "name": "Ada Lovelace",
+            "type": "Person",
+            "aliases": ["Ada", "Countess of Lovelace"],
+            "lang": "en",
+        },
         {"id": "babbage", "name": "Charles Babbage", "type": "Person", "aliases": [], "lang": "en"},
         {"id": "london", "name": "London", "type": "Location", "aliases": ["伦敦"], "lang": "en"},
-        {"id": "libai", "name": "李白", "type": "Person", "aliases": ["李太白", "青莲居士"], "lang": "zh",
-         "description": "唐代诗人"},
+        {
+            "id": "libai",
+            "name": "李白",
+            "type": "Person",
+            "aliases": ["李太白", "青莲居士"],
+            "lang": "zh",
+            "description": "唐代诗人",
+        },
         {"id": "changan", "name": "长安", "type": "Location", "aliases": [], "lang": "zh"},
         {"id": "tsinghua", "name": "清华大学", "type": "Organization", "aliases": [], "lang": "zh"},
     ]
@@ -93,15 +152,59 @@ def sample_rows() -> dict[str, list[dict]]:
         _evidence(f5, "d2", 0, "Ada wrote to Babbage about the engine."),
     ]
     mentions = [
-        {"doc_id": "d1", "sentence": 0, "start": 0, "end": 12, "text": "Ada Lovelace", "type": "Person", "entity_id": "ada"},
-        {"doc_id": "d1", "sentence": 0, "start": 25, "end": 40, "text": "Charles Babbage", "type": "Person",
-         "entity_id": "babbage"},
-        {"doc_id": "d3", "sentence": 0, "start": 0, "end": 2, "text": "李白", "type": "Person", "entity_id": "libai"},
-        {"doc_id": "d3", "sentence": 0, "start": 6, "end": 8, "text": "长安", "type": "Location", "entity_id": "changan"},
-        {"doc_id": "d2", "sentence": 0, "start": 0, "end": 3, "text": "Ada", "type": "Person", "entity_id": ""},
+        {
+            "doc_id": "d1",
+            "sentence": 0,
+            "start": 0,
+            "end": 12,
+            "text": "Ada Lovelace",
+            "type": "Person",
+            "entity_id": "ada",
+        },
+        {
+            "doc_id": "d1",
+            "sentence": 0,
+            "start": 25,
+            "end": 40,
+            "text": "Charles Babbage",
+            "type": "Person",
+            "entity_id": "babbage",
+        },
+        {
+            "doc_id": "d3",
+            "sentence": 0,
+            "start": 0,
+            "end": 2,
+            "text": "李白",
+            "type": "Person",
+            "entity_id": "libai",
+        },
+        {
+            "doc_id": "d3",
+            "sentence": 0,
+            "start": 6,
+            "end": 8,
+            "text": "长安",
+            "type": "Location",
+            "entity_id": "changan",
+        },
+        {
+            "doc_id": "d2",
+            "sentence": 0,
+            "start": 0,
+            "end": 3,
+            "text": "Ada",
+            "type": "Person",
+            "entity_id": "",
+        },
     ]
-    return {"documents": documents, "entities": entities, "facts": [f1, f2, f3, f4, f5],
-            "evidence": evidence, "mentions": mentions}
+    return {
+        "documents": documents,
+        "entities": entities,
+        "facts": [f1, f2, f3, f4, f5],
+        "evidence": evidence,
+        "mentions": mentions,
+    }
 
 
 def sample_view() -> GraphView:
@@ -111,8 +214,10 @@ def sample_view() -> GraphView:
 
 def nasty_view() -> GraphView:
     """Entities named with every :data:`NASTY` string (one also with a nasty id), linked by facts."""
-    entities = [{"id": f"n{i}", "name": name, "type": "Thing", "aliases": [name], "lang": "en",
-                 "description": name} for i, name in enumerate(NASTY)]
+    entities = [
+        {"id": f"n{i}", "name": name, "type": "Thing", "aliases": [name], "lang": "en", "description": name}
+        for i, name in enumerate(NASTY)
+    ]
     entities.append({"id": NASTY_ID, "name": NASTY[0], "type": "Thing", "aliases": [], "lang": "und"})
     documents = [{"id": "dn", "text": "\n".join(NASTY), "lang": "en", "source": NASTY[3], "title": NASTY[2]}]
     facts, evidence = [], []
@@ -203,7 +308,12 @@ class _StoreContract:
         store.upsert(sample_view())
         first = (_core_counts(store), self.size(store), self.entity_names(store), self.evidence_counts(store))
         store.upsert(sample_view())
-        second = (_core_counts(store), self.size(store), self.entity_names(store), self.evidence_counts(store))
+        second = (
+            _core_counts(store),
+            self.size(store),
+            self.entity_names(store),
+            self.evidence_counts(store),
+        )
         assert first == second
         assert first[0] == SAMPLE_COUNTS
 
@@ -228,7 +338,9 @@ class _StoreContract:
     def test_upsert_partial_view_references_store(self, store: Any) -> None:
         store.load(sample_view())
         fact = _fact("f6", "babbage", "lived_in", "london", evidence_count=1)
-        view = GraphView.from_pylist(facts=[fact], evidence=[_evidence(fact, "d2", 3, "Babbage lived in London.")])
+        view = GraphView.from_pylist(
+            facts=[fact], evidence=[_evidence(fact, "d2", 3, "Babbage lived in London.")]
+        )
         store.upsert(view)
         counts = _core_counts(store)
         assert counts == {**SAMPLE_COUNTS, "facts": 6, "evidence": 6}
@@ -286,8 +398,12 @@ class _StoreContract:
         assert names[NASTY_ID] == NASTY[0]
         assert self.aliases(store, "n1") == {NASTY[1]}
         counts = _core_counts(store)
-        assert counts == {"entities": 6 + len(NASTY) + 1, "facts": 5 + len(NASTY),
-                          "documents": 4, "evidence": 5 + len(NASTY)}
+        assert counts == {
+            "entities": 6 + len(NASTY) + 1,
+            "facts": 5 + len(NASTY),
+            "documents": 4,
+            "evidence": 5 + len(NASTY),
+        }
         store.retract_documents(["dn"])
         assert _core_counts(store) == {**SAMPLE_COUNTS, "entities": 6 + len(NASTY) + 1}
 
@@ -376,8 +492,10 @@ class GraphStoreContract(_StoreContract):
     def test_nasty_parameter_matches_verbatim(self, store: Any) -> None:
         store.load(nasty_view())
         for i, name in enumerate(NASTY):
-            rows = store.query("MATCH (e:Entity) WHERE e.id = $id AND e.name = $name RETURN e.id",
-                               {"id": f"n{i}", "name": name}).rows
+            rows = store.query(
+                "MATCH (e:Entity) WHERE e.id = $id AND e.name = $name RETURN e.id",
+                {"id": f"n{i}", "name": name},
+            ).rows
             assert rows == [(f"n{i}",)]
         assert store.counts()["entities"] == len(NASTY) + 1
 
@@ -407,7 +525,7 @@ class TripleStoreContract(_StoreContract):
     @staticmethod
     def _id(store: Any, iri: str, namespace: str) -> str:
         assert iri.startswith(namespace), iri
-        return unquote(iri[len(namespace):])
+        return unquote(iri[len(namespace) :])
 
     def entity_names(self, store: Any) -> dict[str, str]:
         rows = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }").rows
@@ -418,8 +536,10 @@ class TripleStoreContract(_StoreContract):
         return {self._id(store, f, store.mapping.fact_ns): n for f, n in rows}
 
     def aliases(self, store: Any, entity_id: str) -> set[str]:
-        result = store.query(_PREFIXES + "SELECT ?e ?alias WHERE { ?e skos:altLabel ?alias }",
-                             {"e": store.mapping.entity(entity_id)})
+        result = store.query(
+            _PREFIXES + "SELECT ?e ?alias WHERE { ?e skos:altLabel ?alias }",
+            {"e": store.mapping.entity(entity_id)},
+        )
         return set(result.column("alias"))
 
     def size(self, store: Any) -> int:
@@ -427,50 +547,70 @@ class TripleStoreContract(_StoreContract):
 
     def test_asserted_triples_and_reification(self, store: Any) -> None:
         store.load(sample_view())
-        rows = store.query(_PREFIXES + """
+        rows = store.query(
+            _PREFIXES
+            + """
             SELECT ?name ?oname ?conf ?doc WHERE {
               ?s ?p ?o .
               ?f rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; kg:confidence ?conf ;
                  <http://www.w3.org/ns/prov#wasDerivedFrom> ?doc .
               ?s rdfs:label ?name . ?o rdfs:label ?oname .
-            } ORDER BY ?doc""").rows
+            } ORDER BY ?doc"""
+        ).rows
         ada_babbage = [(n, o, c, d.rsplit("/", 1)[-1]) for n, o, c, d in rows if n == "Ada Lovelace"]
         assert ("Ada Lovelace", "Charles Babbage", 0.9, "d1") in ada_babbage
         assert ("Ada Lovelace", "Charles Babbage", 0.9, "d2") in ada_babbage
 
     def test_parameters_bind_values(self, store: Any) -> None:
         store.load(sample_view())
-        by_label = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
-                               {"name": ox.Literal("李白", language="zh")})
+        by_label = store.query(
+            _PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
+            {"name": ox.Literal("李白", language="zh")},
+        )
         assert by_label.columns == ["e", "name"]
         assert by_label.rows == [(store.mapping.entity("libai").value, "李白")]
-        by_source = store.query(_PREFIXES + "SELECT ?d ?source WHERE { ?d kg:source ?source }",
-                                {"source": "corpus/b.txt"})
+        by_source = store.query(
+            _PREFIXES + "SELECT ?d ?source WHERE { ?d kg:source ?source }", {"source": "corpus/b.txt"}
+        )
         assert by_source.column("d") == [store.mapping.document("d2").value]
 
     def test_nasty_parameter_matches_verbatim(self, store: Any) -> None:
         store.load(nasty_view())
         for i, name in enumerate(NASTY):
-            rows = store.query(_PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
-                               {"name": ox.Literal(name, language="en")}).rows
+            rows = store.query(
+                _PREFIXES + "SELECT ?e ?name WHERE { ?e a kg:Entity ; rdfs:label ?name }",
+                {"name": ox.Literal(name, language="en")},
+            ).rows
             assert rows == [(store.mapping.entity(f"n{i}").value, name)]
         assert store.counts()["entities"] == len(NASTY) + 1
 
     def test_open_and_schema_predicates(self, store: Any) -> None:
         store.load(sample_view())
         m = store.mapping
-        rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", {"p": m.predicate("write", open_relation=True)}).rows
+        rows = store.query(
+            "SELECT ?s ?p ?o WHERE { ?s ?p ?o }", {"p": m.predicate("write", open_relation=True)}
+        ).rows
         assert rows == [(m.entity("ada").value, m.open_ns + "write", m.entity("babbage").value)]
         rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", {"p": m.predicate("born_in")}).rows
         assert rows == [(m.entity("babbage").value, m.schema_ns + "born_in", m.entity("london").value)]
 
     def test_language_tags(self, store: Any) -> None:
         store.load(sample_view())
-        rows = store.query(_PREFIXES + "SELECT ?e ?lang WHERE { ?e a kg:Entity ; rdfs:label ?l BIND(LANG(?l) AS ?lang) }").rows
+        rows = store.query(
+            _PREFIXES + "SELECT ?e ?lang WHERE { ?e a kg:Entity ; rdfs:label ?l BIND(LANG(?l) AS ?lang) }"
+        ).rows
         langs = {self._id(store, e, store.mapping.entity_ns): lang for e, lang in rows}
         assert langs["libai"] == "zh"
         assert langs["ada"] == "en"
 
 
-__all__ = ["GraphStoreContract", "NASTY", "NASTY_ID", "SAMPLE_COUNTS", "TripleStoreContract", "nasty_view",
-           "sample_rows", "sample_view"]
+__all__ = [
+    "NASTY",
+    "NASTY_ID",
+    "SAMPLE_COUNTS",
+    "GraphStoreContract",
+    "TripleStoreContract",
+    "nasty_view",
+    "sample_rows",
+    "sample_view",
+]

@@ -58,7 +58,9 @@ def test_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
         store.load(sample_view())
     with LadybugStore(path, read_only=True) as reader, LadybugStore(path, read_only=True) as second:
         assert reader.counts()["entities"] == 6
-        assert second.query("MATCH (e:Entity {id: $id}) RETURN e.name", {"id": "ada"}).rows == [("Ada Lovelace",)]
+        assert second.query("MATCH (e:Entity {id: $id}) RETURN e.name", {"id": "ada"}).rows == [
+            ("Ada Lovelace",)
+        ]
         with pytest.raises(StoreError, match="read_only"):
             reader.load(sample_view())
         with pytest.raises(StoreError, match="read_only"):
@@ -72,15 +74,18 @@ def test_read_only_needs_an_existing_database(tmp_path: Path) -> None:
         LadybugStore(tmp_path / "missing.lbdb", read_only=True).open()
 
 
-@pytest.mark.parametrize("statement", [
-    "COPY (MATCH (e:Entity) RETURN e.name) TO '{out}'",
-    "EXPORT DATABASE '{out}'",
-    "MATCH (e:Entity) RETURN e.name; COMMIT; MATCH (n) DETACH DELETE n",
-    "/* hidden */ COPY Entity FROM '{out}'",
-    "INSTALL json",
-    "LOAD EXTENSION json",
-    "CREATE NODE TABLE X(id STRING, PRIMARY KEY (id))",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY (MATCH (e:Entity) RETURN e.name) TO '{out}'",
+        "EXPORT DATABASE '{out}'",
+        "MATCH (e:Entity) RETURN e.name; COMMIT; MATCH (n) DETACH DELETE n",
+        "/* hidden */ COPY Entity FROM '{out}'",
+        "INSTALL json",
+        "LOAD EXTENSION json",
+        "CREATE NODE TABLE X(id STRING, PRIMARY KEY (id))",
+    ],
+)
 def test_read_queries_refuse_side_effects(tmp_path: Path, statement: str) -> None:
     out = tmp_path / "out.csv"
     with LadybugStore(tmp_path / "g.lbdb") as store:
@@ -96,14 +101,19 @@ def test_keywords_inside_strings_are_not_side_effects(tmp_path: Path) -> None:
         store.load(sample_view())
         rows = store.query("MATCH (e:Entity) WHERE e.name <> 'x; COPY y; COMMIT' RETURN count(e)").rows
         assert rows == [(6,)]
-        assert store.query("LOAD FROM $t RETURN count(*)", {"t": sample_view().entities.select(["id"])}).rows == [(6,)]
+        assert store.query(
+            "LOAD FROM $t RETURN count(*)", {"t": sample_view().entities.select(["id"])}
+        ).rows == [(6,)]
 
 
 def test_write_query_with_parameters(tmp_path: Path) -> None:
     with LadybugStore(None) as store:
         store.load(sample_view())
-        store.query("MATCH (e:Entity {id: $id}) SET e.description = $text", {"id": "ada", "text": "} ; DROP ALL"},
-                    write=True)
+        store.query(
+            "MATCH (e:Entity {id: $id}) SET e.description = $text",
+            {"id": "ada", "text": "} ; DROP ALL"},
+            write=True,
+        )
         rows = store.query("MATCH (e:Entity {id: 'ada'}) RETURN e.description").rows
         assert rows == [("} ; DROP ALL",)]
 
@@ -117,13 +127,22 @@ def test_evidence_is_linked_to_documents_and_subjects() -> None:
     with LadybugStore(None) as store:
         store.load(sample_view())
         rows = store.query(
-            "MATCH (s:Entity)-[r:RELATION]->(o:Entity), (s)<-[:ABOUT]-(v:Evidence)-[:FROM_DOCUMENT]->(d:Document) "
+            "MATCH (s:Entity)-[r:RELATION]->(o:Entity), "
+            "(s)<-[:ABOUT]-(v:Evidence)-[:FROM_DOCUMENT]->(d:Document) "
             "WHERE v.fact_id = r.id RETURN r.id, d.id, v.start_char, v.end_char ORDER BY r.id, d.id"
         ).rows
-        assert [row[:2] for row in rows] == [("f1", "d1"), ("f1", "d2"), ("f2", "d1"), ("f3", "d3"), ("f5", "d2")]
+        assert [row[:2] for row in rows] == [
+            ("f1", "d1"),
+            ("f1", "d2"),
+            ("f2", "d1"),
+            ("f3", "d3"),
+            ("f5", "d2"),
+        ]
         assert rows[0][2:] == (0, len("Ada Lovelace worked with Charles Babbage."))
-        mentions = store.query("MATCH (e:Entity)-[m:MENTIONED_IN]->(d:Document {id: 'd3'}) RETURN e.name, m.start_char "
-                               "ORDER BY m.start_char").rows
+        mentions = store.query(
+            "MATCH (e:Entity)-[m:MENTIONED_IN]->(d:Document {id: 'd3'}) RETURN e.name, m.start_char "
+            "ORDER BY m.start_char"
+        ).rows
         assert mentions == [("李白", 0), ("长安", 6)]
         assert store.counts()["mentions"] == 4  # the unresolved mention is not a relationship
 
@@ -164,8 +183,13 @@ def test_empty_view_upsert_is_noop() -> None:
 
 def test_repeated_mention_rows_are_one_relationship() -> None:
     view = sample_view()
-    doubled = GraphView(documents=view.documents, entities=view.entities, facts=view.facts,
-                        evidence=view.evidence, mentions=pa.concat_tables([view.mentions, view.mentions]))
+    doubled = GraphView(
+        documents=view.documents,
+        entities=view.entities,
+        facts=view.facts,
+        evidence=view.evidence,
+        mentions=pa.concat_tables([view.mentions, view.mentions]),
+    )
     with LadybugStore(None) as loaded, LadybugStore(None) as upserted:
         loaded.load(doubled)
         upserted.upsert(doubled)

@@ -62,18 +62,23 @@ def test_content_survives_reopen_and_read_only(tmp_path: Path) -> None:
 def test_update_runs_with_write_flag() -> None:
     with OxigraphStore() as store:
         store.load(sample_view())
-        store.query("PREFIX kg: <https://kg.example.org/vocab/> DELETE WHERE { ?d a kg:Document ; ?p ?o }", write=True)
+        store.query(
+            "PREFIX kg: <https://kg.example.org/vocab/> DELETE WHERE { ?d a kg:Document ; ?p ?o }", write=True
+        )
         assert store.counts()["documents"] == 0
         assert store.counts()["entities"] == 6
 
 
-@pytest.mark.parametrize("text", [
-    "INSERT DATA { <http://a> <http://b> <http://c> }",
-    "PREFIX ex: <http://ex/>\n# SELECT in a comment\nDELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
-    "  load <http://example.com/data.ttl>",
-    "WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
-    "CLEAR DEFAULT",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INSERT DATA { <http://a> <http://b> <http://c> }",
+        "PREFIX ex: <http://ex/>\n# SELECT in a comment\nDELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "  load <http://example.com/data.ttl>",
+        "WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "CLEAR DEFAULT",
+    ],
+)
 def test_updates_are_refused_without_write(text: str) -> None:
     with OxigraphStore() as store:
         store.load(sample_view())
@@ -91,8 +96,9 @@ def test_ask_and_construct_results() -> None:
             "CONSTRUCT { ?e rdfs:label ?l } WHERE { ?e rdfs:label ?l FILTER(?l = '长安'@zh) }"
         )
         assert result.columns == ["subject", "predicate", "object"]
-        assert result.rows == [(store.mapping.entity("changan").value,
-                                "http://www.w3.org/2000/01/rdf-schema#label", "长安")]
+        assert result.rows == [
+            (store.mapping.entity("changan").value, "http://www.w3.org/2000/01/rdf-schema#label", "长安")
+        ]
 
 
 def test_parameter_must_be_projected() -> None:
@@ -110,6 +116,7 @@ def test_typed_values_come_back_as_python() -> None:
         store.load(sample_view())
         rows = store.query(
             "PREFIX kg: <https://kg.example.org/vocab/> "
-            "SELECT ?c ?n ?open WHERE { ?f kg:confidence ?c ; kg:evidenceCount ?n ; kg:open ?open ; kg:source 'inferred' }"
+            "SELECT ?c ?n ?open WHERE { "
+            "?f kg:confidence ?c ; kg:evidenceCount ?n ; kg:open ?open ; kg:source 'inferred' }"
         ).rows
         assert rows == [(0.4, 0, False)]
