@@ -105,18 +105,108 @@ def load_workspace_schema(ws: Workspace) -> Schema:
     return load_schema(path) if path else OPEN_SCHEMA
 
 
-def _clean_steps(ws: Workspace, skip: _SkipKnown) -> tuple[list[Step], NearDedup]:
-    cfg = ws.config.extraction
-    # earlier batches' MinHash signatures, so a near-copy of a stored document is caught too
-    known = [(row["doc_id"], row["source"], np.asarray(row["minhash"], dtype=np.uint64))
-             for row in ws.bundle.live_table("signatures").to_pylist()]
-    near = NearDedup(threshold=cfg.near_duplicate_threshold, known=known)
-    # _SkipKnown sits before the filters: a stored document passed them when it was added
-    steps: list[Step] = [
-        HtmlToText(), Normalize(), skip, LanguageId(cfg.languages), MinLength(cfg.min_tokens),
-        BadEncoding(), CharRatio(cfg.max_digit_punct_ratio), Repetition(), ExactDedup(), near,
-    ]
-    return steps, near
+class _BuildRun:
+    """One build: extract new documents, commit a batch, sync stores. Keeps the shared state."""
+
+    def __init__(self, ws: Workspace, corpus: Sequence[str | Path], progress: Progress) -> None:
+        self.ws = ws
+        self.corpus = corpus
+        self.progress = progress
+        self.cfg = ws.config.extraction
+        self.schema = load_workspace_schema(ws)
+        self.report = BuildReport()
+        self.drops = DropLog()
+        self.live = ws.bundle.live_documents()
+        self.skip = _SkipKnown(self.live)
+        self.plan: list[Document] = []
+        self.shards: list[Shard] = []
+        self.staging = ws.staging_dir / "shards"
+        # earlier batches' MinHash signatures, so a near-copy of a stored document is caught too
+        known = [(row["doc_id"], row["source"], np.asarray(row["minhash"], dtype=np.uint64))
+                 for row in ws.bundle.live_table("signatures").to_pylist()]
+        self.near = NearDedup(threshold=self.cfg.near_duplicate_threshold, known=known)
+
+    def _steps(self) -> list[Step]:
+        cfg = self.cfg
+        # the skip step sits before the filters: a stored document passed them when it was added
+        return [HtmlToText(), Normalize(), self.skip, LanguageId(cfg.languages), MinLength(cfg.min_tokens),
+                BadEncoding(), CharRatio(cfg.max_digit_punct_ratio), Repetition(), ExactDedup(), self.near]
+
+    def _shard_stream(self) -> Iterator[Shard]:
+        def counted(docs: Iterable[Document]) -> Iterator[Document]:
+            for doc in docs:
+                self.report.read += 1
+                self.progress("clean", self.report.read, 0)
+                yield doc
+
+        raw = read_corpus(self.corpus, self.drops, text_field=self.cfg.text_field,
+                          max_bytes=self.cfg.max_doc_bytes)
+        # cleaning runs here, in the parent, while workers extract the shards already cut
+        for chunk in _chunks(run_steps(counted(raw), self._steps(), self.drops), self.cfg.shard_size):
+            self.plan.extend(chunk)
+            self.shards.append(Shard.make(chunk))
+            yield self.shards[-1]
+
+    def extract(self) -> None:
+        """Read, clean and extract every new document into staged shard files."""
+        cfg = self.cfg
+        factory = functools.partial(Analyzer, self.schema, en_model=cfg.en_model,
+                                    ner_model=cfg.ner_model or None, open_relations=cfg.open_relations)
+        done = 0
+
+        def on_done(n: int) -> None:
+            nonlocal done
+            done += n
+            self.progress("extract", done, len(self.plan))
+
+        report = self.report
+        report.resumed_shards = LocalExecutor(cfg.workers).run(self._shard_stream(), factory,
+                                                               self.staging, on_done)
+        report.read += self.drops.counts["read"]
+        report.unchanged = len(self.skip.seen)
+        report.new = len(self.plan)
+        report.dropped = dict(self.drops.counts)
+        report.drops = [asdict(d) for d in self.drops.drops]
+
+    def retractions(self) -> list[str]:
+        """Live documents under the corpus paths that this run did not see again."""
+        roots = [Path(p).resolve() for p in self.corpus]
+        sources = {row["id"]: row["source"] for row in
+                   self.ws.bundle.live_table("documents").select(["id", "source"]).to_pylist()}
+        return sorted(doc_id for doc_id in self.live
+                      if doc_id not in self.skip.seen and _under(sources.get(doc_id, ""), roots))
+
+    def commit(self) -> None:
+        """Resolve entities and commit one batch (if anything changed), then clear the staging."""
+        retract = self.retractions()
+        self.report.retracted = len(retract)
+        if not self.plan and not retract:
+            return
+        batch = self.ws.bundle.next_batch_id()
+        self.report.batch = batch
+        tables = _resolve_batch(self.ws, self.schema, self.shards, self.staging, batch, self.report,
+                                self.progress)
+        tables["documents"] = pa.Table.from_pylist([
+            {"id": d.id, "source": d.source, "lang": d.lang, "text": d.text,
+             "title": d.meta.get("title", ""), "meta": json.dumps(d.meta, ensure_ascii=False),
+             "batch": batch} for d in self.plan], schema=model.DOCUMENTS)
+        tables["tombstones"] = pa.Table.from_pylist(
+            [{"doc_id": d, "batch": batch} for d in retract], schema=model.TOMBSTONES)
+        tables["signatures"] = pa.Table.from_pylist(
+            [{"doc_id": d.id, "minhash": self.near.signatures[d.id].astype(np.uint32).tolist(),
+              "source": d.source, "batch": batch} for d in self.plan], schema=SIGNATURES)
+        self.ws.bundle.commit(batch, tables)
+        _clear_staging(self.staging)
+
+    def sync(self) -> None:
+        """Bring stores up to date and fill the report's totals and sample facts."""
+        from kg.stats import sample_facts
+        from kg.sync import sync_stores
+
+        view = self.ws.bundle.view()  # computed once: stores, totals and samples all read it
+        self.report.stores = sync_stores(self.ws, view=view, progress=self.progress)
+        self.report.totals = view.counts()
+        self.report.samples = [list(row) for row in sample_facts(view, 10)]
 
 
 def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | None = None) -> BuildReport:
@@ -131,85 +221,18 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
         The build report (also written to ``ws/reports``).
     """
     started = time.perf_counter()
-    progress = progress or (lambda stage, done, total: None)
-    cfg = ws.config.extraction
-    schema = load_workspace_schema(ws)
-    report = BuildReport()
     ws.lock()
     try:
-        bundle = ws.bundle
-        bundle.init()
-        live = bundle.live_documents()
-        drops = DropLog()
-        skip = _SkipKnown(live)
-        steps, near = _clean_steps(ws, skip)
-        raw = read_corpus(corpus, drops, text_field=cfg.text_field, max_bytes=cfg.max_doc_bytes)
-
-        def counted(docs: Iterable[Document]) -> Iterator[Document]:
-            for doc in docs:
-                report.read += 1
-                progress("clean", report.read, 0)
-                yield doc
-
-        batch = bundle.next_batch_id()
-        plan: list[Document] = []
-        shards: list[Shard] = []
-        staging = ws.staging_dir / "shards"
-        factory = functools.partial(Analyzer, schema, en_model=cfg.en_model,
-                                    ner_model=cfg.ner_model or None, open_relations=cfg.open_relations)
-        done = 0
-
-        def shard_stream() -> Iterator[Shard]:
-            # cleaning runs here, in the parent, while workers extract the shards already cut
-            for chunk in _chunks(run_steps(counted(raw), steps, drops), cfg.shard_size):
-                plan.extend(chunk)
-                shards.append(Shard.make(chunk))
-                yield shards[-1]
-
-        def on_done(n: int) -> None:
-            nonlocal done
-            done += n
-            progress("extract", done, len(plan))
-
-        report.resumed_shards = LocalExecutor(cfg.workers).run(shard_stream(), factory, staging, on_done)
-        report.read += drops.counts["read"]
-        report.unchanged = len(skip.seen)
-        report.new = len(plan)
-        roots = [Path(p).resolve() for p in corpus]
-        sources = {row["id"]: row["source"] for row in
-                   bundle.live_table("documents").select(["id", "source"]).to_pylist()}
-        retract = sorted(doc_id for doc_id in live
-                         if doc_id not in skip.seen and _under(sources.get(doc_id, ""), roots))
-        report.retracted = len(retract)
-        report.dropped = dict(drops.counts)
-        report.drops = [asdict(d) for d in drops.drops]
-
-        if plan or retract:
-            report.batch = batch
-            tables = _resolve_batch(ws, schema, shards, staging, batch, report, progress)
-            tables["documents"] = pa.Table.from_pylist([
-                {"id": d.id, "source": d.source, "lang": d.lang, "text": d.text,
-                 "title": d.meta.get("title", ""), "meta": json.dumps(d.meta, ensure_ascii=False),
-                 "batch": batch} for d in plan], schema=model.DOCUMENTS)
-            tables["tombstones"] = pa.Table.from_pylist(
-                [{"doc_id": d, "batch": batch} for d in retract], schema=model.TOMBSTONES)
-            tables["signatures"] = pa.Table.from_pylist(
-                [{"doc_id": d.id, "minhash": near.signatures[d.id].astype(np.uint32).tolist(),
-                  "source": d.source, "batch": batch} for d in plan], schema=SIGNATURES)
-            bundle.commit(batch, tables)
-            _clear_staging(staging)
-        from kg.stats import sample_facts
-        from kg.sync import sync_stores
-
-        view = bundle.view()  # computed once: stores, totals and samples all read it
-        report.stores = sync_stores(ws, view=view, progress=progress)
-        report.totals = view.counts()
-        report.samples = [list(row) for row in sample_facts(view, 10)]
+        ws.bundle.init()
+        run = _BuildRun(ws, corpus, progress or (lambda stage, done, total: None))
+        run.extract()
+        run.commit()
+        run.sync()
     finally:
         ws.unlock()
-    report.seconds = round(time.perf_counter() - started, 3)
-    _write_report(ws, report)
-    return report
+    run.report.seconds = round(time.perf_counter() - started, 3)
+    _write_report(ws, run.report)
+    return run.report
 
 
 def _resolve_batch(ws: Workspace, schema: Schema, shards, staging: Path, batch: str,
