@@ -49,6 +49,9 @@ class ChineseExtractor:
 
         jieba.setLogLevel(logging.WARNING)  # jieba logs dictionary loading at INFO on stderr
         self.schema = schema
+        # jieba tag -> entity type, looked up once per token on the hot path
+        self._jieba_types = {tag: name for name, etype in reversed(list(schema.entity_types.items()))
+                             for tag in etype.ner.jieba}
         self.tagger = tagger
         self.open_relations = open_relations
         tokenizer = jieba.Tokenizer()
@@ -119,7 +122,7 @@ class ChineseExtractor:
             return flag[len(_GAZ_TAG):]
         if flag in ("nr", "nrfg") and len(word) < 2:  # single-character "names" are mostly noise
             return None
-        return self.schema.type_for_label("jieba", flag)
+        return self._jieba_types.get(flag)
 
     def analyze(self, docs: list[Document]) -> Iterator[Analysis]:
         """Segment, tag and extract each document."""

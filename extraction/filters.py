@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections import Counter
 
 from extraction.steps import Filter
@@ -56,6 +56,11 @@ class Repetition(Filter):
         return None
 
 
+# digits, or anything that is neither a word character nor whitespace (punctuation and symbols)
+_DIGIT_PUNCT = re.compile(r"\d|[^\w\s]|_")
+_SPACE = re.compile(r"\s")
+
+
 class CharRatio(Filter):
     """Drop documents that are mostly digits and punctuation (tables, dumps, logs)."""
 
@@ -65,11 +70,10 @@ class CharRatio(Filter):
         self.max_ratio = max_ratio
 
     def check(self, doc: Document) -> str | None:
-        chars = [c for c in doc.text if not c.isspace()]
-        if not chars:
+        visible = len(doc.text) - len(_SPACE.findall(doc.text))
+        if not visible:
             return "no visible characters"
-        bad = sum(1 for c in chars if c.isdigit() or unicodedata.category(c)[0] in "PS")
-        ratio = bad / len(chars)
+        ratio = len(_DIGIT_PUNCT.findall(doc.text)) / visible
         if ratio > self.max_ratio:
             return f"digits/punctuation ratio {ratio:.0%} > {self.max_ratio:.0%}"
         return None

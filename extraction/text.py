@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # One token per CJK character, one per run of word characters otherwise: a cheap tokenization that
 # makes length, repetition and shingle statistics comparable across English and Chinese.
@@ -10,9 +11,17 @@ _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaf
 _ZH_SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 
 
-def tokens(text: str) -> list[str]:
-    """Words for alphabetic scripts, single characters for CJK."""
-    return _TOKEN.findall(text)
+@lru_cache(maxsize=8)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text))
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Words for alphabetic scripts, single characters for CJK.
+
+    Cached for the last few texts: consecutive filters tokenize the same document.
+    """
+    return _tokens(text)
 
 
 def split_sentences_zh(text: str) -> list[tuple[int, int]]:
