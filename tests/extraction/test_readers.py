@@ -49,3 +49,17 @@ def test_missing_path_is_an_input_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no files"):
         list(read_corpus([tmp_path / "empty"], DropLog()))
+
+
+def test_fifty_megabyte_document_with_default_limit(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    with (corpus / "huge.txt").open("w") as handle:
+        line = "Alibaba was founded by Jack Ma in Hangzhou. " * 20 + "\n"
+        for _ in range(50_000_000 // len(line) + 1):
+            handle.write(line)
+    (corpus / "ok.txt").write_text("still read", encoding="utf-8")
+    drops = DropLog()
+    docs = list(read_corpus([corpus], drops))
+    assert [d.text for d in docs] == ["still read"]
+    assert drops.drops[0].source.endswith("huge.txt") and "50.0 MB" in drops.drops[0].reason
