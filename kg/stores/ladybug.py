@@ -36,8 +36,8 @@ Behaviour
   all nulls or empty lists, and it is an order of magnitude faster.
 * Read queries run inside ``BEGIN TRANSACTION READ ONLY`` (the engine refuses any write), and statements
   that touch files or the session (``COPY``, ``EXPORT``, ``INSTALL``, ``ATTACH``, transaction control …)
-  are refused before they run. ``LadybugStore(path, read_only=True)`` opens the database file read-only,
-  which several processes may do at once while no writer has it open.
+  are refused before they run. ``LadybugStore(path, read_only=True)`` opens the database file read-only;
+  several processes may do so at once (LadybugDB 0.22 also lets them open while a writer has the file).
 """
 
 from __future__ import annotations
@@ -96,24 +96,8 @@ _UPSERT: dict[str, str] = {
 # Statements that a read query may not contain even inside a read-only transaction: they write files
 # (COPY TO, EXPORT), fetch code (INSTALL, LOAD EXTENSION), or end our transaction (COMMIT ...).
 _SIDE_EFFECT_KEYWORDS = frozenset(
-    {
-        "COPY",
-        "EXPORT",
-        "IMPORT",
-        "INSTALL",
-        "UNINSTALL",
-        "UPDATE",
-        "ATTACH",
-        "DETACH",
-        "USE",
-        "CHECKPOINT",
-        "BEGIN",
-        "COMMIT",
-        "ROLLBACK",
-        "CREATE",
-        "DROP",
-        "ALTER",
-    }
+    "COPY EXPORT IMPORT INSTALL UNINSTALL UPDATE ATTACH DETACH USE CHECKPOINT BEGIN COMMIT ROLLBACK "
+    "CREATE DROP ALTER".split()
 )
 # String literals, escaped names and comments, blanked out before looking at statement keywords.
 _CYPHER_NOISE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
