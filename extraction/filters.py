@@ -43,11 +43,17 @@ class Repetition(Filter):
             if dup / len(lines) > self.max_dup_line_frac:
                 return f"repetition: {dup}/{len(lines)} duplicate lines"
         toks = tokens(doc.text)
-        for n, limit in self.max_top_ngram.items():
+        bound = len(toks)  # an upper bound on the top n-gram count; shrinks as n grows
+        for n, limit in sorted(self.max_top_ngram.items()):
             if len(toks) < n * 10:
                 continue
-            grams = Counter(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+            # an n-gram occurs at most as often as its (n-1)-gram prefix: skip counting when even that
+            # bound cannot exceed the limit (the common case for ordinary prose)
+            if bound * n / len(toks) <= limit:
+                continue
+            grams = Counter(zip(*(toks[i:] for i in range(n))))
             gram, count = grams.most_common(1)[0]
+            bound = count
             if count < 3:
                 continue
             coverage = count * n / len(toks)
