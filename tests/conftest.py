@@ -8,6 +8,9 @@ import pytest
 
 from kg.schema import Schema
 
+# session fixtures that start real servers on 127.0.0.1 (see tests/servers/__init__.py)
+pytest_plugins = ["tests.servers.arcadedb", "tests.servers.oxigraph_http", "tests.servers.jena"]
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 

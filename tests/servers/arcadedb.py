@@ -1,0 +1,1 @@
+"""Session fixture for tests: arcadedb (filled in by the backend that needs it)."""

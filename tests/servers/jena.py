@@ -1,0 +1,1 @@
+"""Session fixture for tests: jena (filled in by the backend that needs it)."""

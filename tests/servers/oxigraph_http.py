@@ -1,0 +1,1 @@
+"""Session fixture for tests: oxigraph_http (filled in by the backend that needs it)."""
