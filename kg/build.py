@@ -220,7 +220,10 @@ def build(ws: Workspace, corpus: Sequence[str | Path], *, progress: Progress | N
     Returns:
         The build report (also written to ``ws/reports``).
     """
+    from kg.sync import check_servers
+
     started = time.perf_counter()
+    check_servers(ws)  # a server that is down fails now, not after the extraction work
     ws.lock()
     try:
         ws.bundle.init()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kg import WORKSPACE_FORMAT
 from kg.errors import ConfigError
+
+
+# config sections that hold a store backend's settings (named like the backend)
+_BACKENDS = frozenset({"neo4j", "sparql", "jena"})
 
 
 class _Section(BaseModel):
@@ -48,6 +55,40 @@ class StoresSection(_Section):
     rdf: str = "oxigraph"
 
 
+class Neo4jSection(_Section):
+    """Connection to a Neo4j 5 server (``[stores] graph = "neo4j"``); env ``KG_NEO4J_<KEY>`` overrides."""
+
+    uri: str = "bolt://127.0.0.1:7687"
+    user: str = "neo4j"
+    password: str = ""
+    database: str = ""
+    batch_size: int = 10_000
+    timeout: float = 60.0
+
+
+class SparqlSection(_Section):
+    """A SPARQL 1.1 endpoint (``[stores] rdf = "sparql"``); env ``KG_SPARQL_<KEY>`` overrides.
+
+    Endpoints name their paths differently (Fuseki ``/ds/query``, Oxigraph ``/query``), so all three
+    are full URLs; ``update_url`` and ``data_url`` (Graph Store Protocol) are needed for writes.
+    """
+
+    query_url: str = ""
+    update_url: str = ""
+    data_url: str = ""
+    user: str = ""
+    password: str = ""
+    timeout: float = 60.0
+    chunk_triples: int = 100_000
+
+
+class JenaSection(_Section):
+    """Apache Jena TDB2 (``[stores] rdf = "jena"``), stored in the workspace; env ``KG_JENA_<KEY>``."""
+
+    jena_jars: str = "/usr/share/java"
+    java: str = "java"
+
+
 class RdfSection(_Section):
     """RDF mapping settings."""
 
@@ -61,6 +102,9 @@ class Config(_Section):
     extraction: ExtractionSection = ExtractionSection()
     stores: StoresSection = StoresSection()
     rdf: RdfSection = RdfSection()
+    neo4j: Neo4jSection = Neo4jSection()
+    sparql: SparqlSection = SparqlSection()
+    jena: JenaSection = JenaSection()
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -80,6 +124,30 @@ class Config(_Section):
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
             raise ConfigError(f"invalid {path}: {problems}") from None
+
+    def backend_settings(self, backend: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Settings of a store backend: its ``[backend]`` section, overridden by ``KG_<BACKEND>_<KEY>``.
+
+        Environment values are applied here, at use, and never saved into kg.toml, so a password set
+        in the environment does not end up on disk.
+
+        Raises:
+            ConfigError: an environment value does not fit the setting's type.
+        """
+        if backend not in _BACKENDS:
+            return {}  # embedded backends need only their path
+        section = getattr(self, backend)
+        environ = os.environ if environ is None else environ
+        values = section.model_dump()
+        for key in values:
+            name = f"KG_{backend.upper()}_{key.upper()}"
+            if name in environ:
+                values[key] = environ[name]
+        try:
+            return type(section).model_validate(values).model_dump()
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()[:3])
+            raise ConfigError(f"invalid KG_{backend.upper()}_* environment value ({problems})") from None
 
     def save(self, path: Path) -> None:
         """Write the config as TOML (atomically)."""

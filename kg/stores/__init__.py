@@ -63,6 +63,28 @@ def triple_store(name: str | type[TripleStore] | TripleStore, **settings: Any) -
     return _resolve("triple store", TRIPLE_STORES, TripleStore, name, settings)
 
 
+def store_class(kind: str, name: str) -> type[Store]:
+    """Return the backend class registered under ``name`` without creating a store.
+
+    Args:
+        kind: ``"graph"`` (Cypher backends) or ``"rdf"`` (SPARQL backends).
+        name: a registered backend name.
+
+    Raises:
+        UnknownComponentError: ``name`` is not registered; the message lists the valid names.
+    """
+    if kind == "graph":
+        return _class_of("graph store", GRAPH_STORES, name)
+    return _class_of("triple store", TRIPLE_STORES, name)
+
+
+def _class_of(kind: str, registry: dict[str, str], name: str) -> type:
+    if not isinstance(name, str) or name.lower() not in registry:
+        raise UnknownComponentError(kind, str(name), list(registry))
+    module_name, _, class_name = registry[name.lower()].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def _resolve(kind: str, registry: dict[str, str], base: type[_S], name: Any, settings: dict[str, Any]) -> _S:
     if isinstance(name, base):
         if settings:
@@ -70,11 +92,7 @@ def _resolve(kind: str, registry: dict[str, str], base: type[_S], name: Any, set
         return name
     if isinstance(name, type) and issubclass(name, base):
         return name(**settings)
-    if not isinstance(name, str) or name.lower() not in registry:
-        raise UnknownComponentError(kind, str(name), list(registry))
-    module_name, _, class_name = registry[name.lower()].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(**settings)
+    return _class_of(kind, registry, name)(**settings)
 
 
 __all__ = [
@@ -87,5 +105,6 @@ __all__ = [
     "graph_store",
     "register_graph_store",
     "register_triple_store",
+    "store_class",
     "triple_store",
 ]
