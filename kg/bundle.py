@@ -12,7 +12,7 @@ manifest does not list is debris of a killed commit and is removed on open.
 
 Liveness: a document is live if its last event (added in a batch, or tombstoned in a later one) is
 an add; its mentions and evidence count only from the batch that added it last. A fact is live while
-some live evidence supports it (or its source is not ``extracted``). Entities are merged across
+some live evidence supports it; evidence without a document (inferred facts) is always live. Entities are merged across
 batches by id (aliases unioned) and are live while a live mention or fact refers to them.
 """
 
@@ -146,8 +146,8 @@ class Bundle:
         wanted = pa.array([f"{d}\x1f{b}" for d, b in live.items()], pa.string())
         mask = pc.is_in(keys, value_set=wanted)
         if table.schema is model.EVIDENCE or table.schema.equals(model.EVIDENCE):
-            # inferred/imported facts have no source document; only extracted ones die with theirs
-            mask = pc.or_(mask, pc.not_equal(table["source"], "extracted"))
+            # inferred facts cite no document and stay; extracted and imported ones live with theirs
+            mask = pc.or_(mask, pc.is_null(table["doc_id"]))
         return table.filter(mask)
 
     def live_table(self, name: str) -> pa.Table:

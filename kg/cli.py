@@ -150,6 +150,39 @@ def sync(workspace: WorkspaceOpt = Path("ws"),
     out.print(status)
 
 
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(
+        help="An RDF file (.ttl .nt .nq .trig .rdf .jsonld); 'sparql' or a SPARQL query URL; "
+             "'neo4j' or a bolt:// URI (other settings from kg.toml / KG_* env).")],
+    workspace: WorkspaceOpt = Path("ws"),
+) -> None:
+    """Import an existing graph into the workspace, then sync the stores."""
+    from kg.build import load_workspace_schema
+    from kg.graph_import import import_graph
+    from kg.sync import sync_stores
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open(create=True)
+        ws.lock()
+        try:
+            summary = import_graph(ws, source, schema=load_workspace_schema(ws))
+            status = sync_stores(ws, force=False)
+        finally:
+            ws.unlock()
+    except KGError as exc:
+        _fail(exc)
+    if summary.unchanged:
+        out.print(f"{summary.source}: unchanged since the last import; nothing to do")
+    else:
+        out.print(f"imported {summary.entities} entities and {summary.facts} facts from {summary.source} "
+                  f"as batch {summary.batch}")
+    for reason, count in sorted(summary.skipped.items()):
+        console.print(f"  skipped {count} {reason}(s)")
+    out.print(f"stores: {status}")
+
+
 def _parse_params(params: list[str]) -> dict[str, object]:
     parsed: dict[str, object] = {}
     for item in params:
