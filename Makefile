@@ -15,7 +15,7 @@ $(BIN)/python:
 # torch first, pinned: pip takes this CPU build from local disk; an unpinned torch pulls GBs of CUDA.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[ml,test]"
+	$(BIN)/pip install -q -e ".[ml,test,server]"
 	touch $@
 
 install: $(VENV)/.installed

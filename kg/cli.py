@@ -296,12 +296,14 @@ class ExportFormat(str, Enum):
     jsonld = "jsonld"
     parquet = "parquet"
     csv = "csv"
+    neo4j_import = "neo4j-import"
     owl = "owl"
 
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Argument(help="Output file (RDF formats) or folder (parquet/csv).")],
+    output: Annotated[Path, typer.Argument(
+        help="Output file (RDF formats) or folder (parquet, csv, neo4j-import).")],
     workspace: WorkspaceOpt = Path("ws"),
     fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.turtle,
 ) -> None:

@@ -16,6 +16,7 @@ from kg.stores.base import GraphStore, QueryResult, Store, TripleStore
 
 GRAPH_STORES: dict[str, str] = {
     "ladybug": "kg.stores.ladybug:LadybugStore",
+    "neo4j": "kg.stores.neo4j:Neo4jStore",
 }
 """Cypher backends by name -> ``"module:Class"``."""
 

@@ -43,17 +43,16 @@ Behaviour
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from kg.errors import QueryError, StoreError
 from kg.graph import GraphView
-from kg.stores.base import GraphStore, QueryResult, evidence_ids
+from kg.stores.base import GraphStore, QueryResult
+from kg.stores.cypher import arrow_tables, cypher_statements, read_refusal
+from kg.stores.cypher import first_line as _first_line
 
 # Creation order matters: relationship tables need their node tables.
 NODE_TABLES: dict[str, str] = {
@@ -99,8 +98,6 @@ _SIDE_EFFECT_KEYWORDS = frozenset(
     "COPY EXPORT IMPORT INSTALL UNINSTALL UPDATE ATTACH DETACH USE CHECKPOINT BEGIN COMMIT ROLLBACK "
     "CREATE DROP ALTER".split()
 )
-# String literals, escaped names and comments, blanked out before looking at statement keywords.
-_CYPHER_NOISE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
 
 
 class LadybugStore(GraphStore):
@@ -358,141 +355,16 @@ class LadybugStore(GraphStore):
             raise StoreError(f"cannot {what}: {self!r} was opened read_only=True; open it without read_only")
 
 
-# -- Arrow tables in the shape of the Cypher model ----------------------------------------------------
-
-
-def arrow_tables(view: GraphView, missing_subject: Any = None) -> dict[str, pa.Table]:
-    """Build one Arrow table per Cypher table, columns in ``COPY`` order (FROM/TO keys first for rels).
-
-    Args:
-        view: a normalized view.
-        missing_subject: callable ``fact_ids -> {fact_id: subject_id}`` for evidence rows whose fact is
-            neither in the view nor carries a subject (used by upsert to ask the store).
-
-    Returns:
-        Tables keyed by Cypher table name.
-    """
-    entities, documents, facts, mentions = view.entities, view.documents, view.facts, view.mentions
-    evidence = _evidence_table(view, missing_subject)
-    resolved = mentions.filter(pc.fill_null(pc.not_equal(mentions.column("entity_id"), ""), False))
-    mentioned_in = pa.table(
-        {
-            "from": resolved.column("entity_id"),
-            "to": resolved.column("doc_id"),
-            # -1 marks an unknown position; MERGE cannot match on null properties.
-            "sentence": pc.fill_null(pc.cast(resolved.column("sentence"), pa.int64()), -1),
-            "start_char": pc.fill_null(resolved.column("start"), -1),
-            "end_char": pc.fill_null(resolved.column("end"), -1),
-            "text": resolved.column("text"),
-        }
-    )
-    return {
-        "Entity": entities.select(["id", "name", "type", "aliases", "lang", "description"]),
-        "Document": documents.select(["id", "source", "lang", "title", "text", "batch"]),
-        "Evidence": evidence.select(
-            [
-                "id",
-                "fact_id",
-                "doc_id",
-                "sentence",
-                "start_char",
-                "end_char",
-                "text",
-                "extractor",
-                "confidence",
-            ]
-        ),
-        "RELATION": pa.table(
-            {
-                "from": facts.column("subject"),
-                "to": facts.column("object"),
-                "id": facts.column("id"),
-                "predicate": facts.column("predicate"),
-                "open": pc.fill_null(facts.column("open"), False),
-                "source": facts.column("source"),
-                "confidence": facts.column("confidence"),
-                "evidence_count": facts.column("evidence_count"),
-                "batch": facts.column("batch"),
-            }
-        ),
-        # Same key as the upsert MERGE, so a repeated mention row is one relationship either way.
-        "MENTIONED_IN": _first_per_key(mentioned_in, ["from", "to", "sentence", "start_char", "end_char"]),
-        "FROM_DOCUMENT": pa.table({"from": evidence.column("id"), "to": evidence.column("doc_id")}),
-        "ABOUT": evidence.select(["id", "subject"]).rename_columns(["from", "to"]),
-    }
-
-
-def _evidence_table(view: GraphView, missing_subject: Any) -> pa.Table:
-    """Evidence rows with their id and the subject of their fact, duplicates (same id) dropped."""
-    evidence = view.evidence
-    ids = evidence_ids(evidence)
-    table = pa.table(
-        {
-            "id": ids,
-            "fact_id": evidence.column("fact_id"),
-            "doc_id": evidence.column("doc_id"),
-            "sentence": pc.cast(evidence.column("sentence"), pa.int64()),
-            "start_char": evidence.column("start"),
-            "end_char": evidence.column("end"),
-            "text": evidence.column("text"),
-            "extractor": evidence.column("extractor"),
-            "confidence": evidence.column("confidence"),
-            "subject": _subjects(view, missing_subject),
-        }
-    )
-    if pc.count_distinct(ids).as_py() != len(ids):
-        table = _first_per_key(table, ["id"])
-    return table
-
-
-def _subjects(view: GraphView, missing_subject: Any) -> pa.Array:
-    """The subject of each evidence row's fact: from the view's facts, else the row, else the store."""
-    evidence, facts = view.evidence, view.facts
-    index = pc.index_in(evidence.column("fact_id"), value_set=facts.column("id"))
-    from_facts = (
-        pc.take(facts.column("subject"), index) if len(facts) else pa.nulls(len(evidence), pa.string())
-    )
-    subject = pc.coalesce(from_facts, evidence.column("subject"))
-    subject = subject.combine_chunks() if isinstance(subject, pa.ChunkedArray) else subject
-    if subject.null_count and missing_subject is not None:
-        unknown = pc.unique(pc.filter(evidence.column("fact_id"), pc.is_null(subject))).to_pylist()
-        found = missing_subject(unknown)
-        looked_up = pa.array([found.get(f) for f in evidence.column("fact_id").to_pylist()], pa.string())
-        subject = pc.coalesce(subject, looked_up)
-    if subject.null_count:
-        raise StoreError(
-            f"{subject.null_count} evidence row(s) name facts whose subject is unknown; "
-            "fill evidence.subject or include the facts in the view"
-        )
-    return subject
-
-
-def _first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
-    """Keep the first row of each distinct key (rows stay in their original order)."""
-    positions = table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    first = positions.group_by(keys, use_threads=False).aggregate([("_row", "min")]).column("_row_min")
-    if len(first) == table.num_rows:
-        return table
-    return table.take(pc.take(first, pc.sort_indices(first)))
-
-
 # -- query text checks and messages ------------------------------------------------------------------
 
 
 def _refuse_side_effects(text: str) -> None:
     """Refuse statements that a read-only transaction would not stop (file writes, tx control)."""
-    for statement in _CYPHER_NOISE.sub(" ", text).split(";"):
-        words = statement.split()
-        while words and words[0].upper() in {"EXPLAIN", "PROFILE"}:
-            words = words[1:]
-        if not words:
-            continue
+    for words in cypher_statements(text):
         first = words[0].upper()
         loads_extension = first == "LOAD" and (len(words) < 2 or words[1].upper() not in {"FROM", "WITH"})
         if first in _SIDE_EFFECT_KEYWORDS or loads_extension:
-            raise QueryError(
-                f"a read query cannot run {first} statements; pass write=True (CLI: --write) if you mean it"
-            )
+            raise read_refusal(f"{first} statements")
 
 
 def _cypher_message(exc: BaseException) -> str:
@@ -509,11 +381,6 @@ def _cypher_message(exc: BaseException) -> str:
             "FROM_DOCUMENT, ABOUT — check names and properties"
         )
     return f"Cypher query failed: {message}; fix the query and re-run"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _kind(table: str) -> str:
