@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+	command -v apt-get >/dev/null && (test -f /usr/share/java/jena-tdb2.jar || apt-get install -y -q libapache-jena-java) || true
 
 example: install
 	$(BIN)/kg build examples/corpus -w $(WS) --schema examples/schema.yaml

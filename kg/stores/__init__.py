@@ -22,6 +22,8 @@ GRAPH_STORES: dict[str, str] = {
 
 TRIPLE_STORES: dict[str, str] = {
     "oxigraph": "kg.stores.oxigraph:OxigraphStore",
+    "sparql": "kg.stores.sparql:SparqlEndpointStore",
+    "jena": "kg.stores.jena:JenaStore",
 }
 """SPARQL backends by name -> ``"module:Class"``."""
 

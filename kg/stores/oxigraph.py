@@ -22,28 +22,20 @@ import pyoxigraph as ox
 
 from kg.errors import QueryError, StoreError
 from kg.graph import GraphView
-from kg.rdf import DEFAULT_BASE_IRI, PROV, RDF, RDFS, SKOS, XSD, RdfMapping, is_update
+from kg.rdf import DEFAULT_BASE_IRI, PROV, RDF, XSD, RdfMapping
 from kg.stores.base import QueryResult, TripleStore
-
-_INTEGER_TYPES = frozenset(
-    XSD + t
-    for t in (
-        "integer",
-        "int",
-        "long",
-        "short",
-        "byte",
-        "nonNegativeInteger",
-        "positiveInteger",
-        "negativeInteger",
-        "nonPositiveInteger",
-        "unsignedLong",
-        "unsignedInt",
-        "unsignedShort",
-        "unsignedByte",
-    )
+from kg.stores.sparql_protocol import (
+    COUNT_NAMES,
+    check_update,
+    counts_query,
+    first_line,
+    parameter_term,
+    read_only_error,
+    replaced_predicates,
+    term_value,
+    triples_result,
 )
-_FLOAT_TYPES = frozenset(XSD + t for t in ("double", "float", "decimal"))
+
 _DEFAULT_GRAPH = ox.DefaultGraph()
 
 
@@ -173,33 +165,25 @@ class OxigraphStore(TripleStore):
     # -- reads -------------------------------------------------------------------------------------
 
     def _query(self, text: str, params: dict[str, Any], write: bool) -> QueryResult:
-        if is_update(text):
-            if not write:
-                raise QueryError(
-                    "this SPARQL text is an UPDATE; pass write=True (CLI: --write) if you mean it"
-                )
-            if params:
-                raise QueryError(
-                    "SPARQL UPDATE takes no parameters here; bind values in a query or use upsert()"
-                )
+        if check_update(text, params, write):
             self._require_writable("run a SPARQL update")
             try:
                 self._store.update(text)
             except SyntaxError as exc:
                 raise QueryError(
-                    f"SPARQL syntax error: {_first_line(exc)}; fix the update and re-run"
+                    f"SPARQL syntax error: {first_line(exc)}; fix the update and re-run"
                 ) from exc
             except OSError as exc:
                 raise StoreError(f"Oxigraph update failed: {exc}") from exc
             return QueryResult([], [])
-        substitutions = {ox.Variable(name): _term(value) for name, value in params.items()}
+        substitutions = {ox.Variable(name): parameter_term(value) for name, value in params.items()}
         try:
             result = self._store.query(text, substitutions=substitutions or None)
             return _result(result)
         except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {_first_line(exc)}; fix the query and re-run") from exc
+            raise QueryError(f"SPARQL syntax error: {first_line(exc)}; fix the query and re-run") from exc
         except RuntimeError as exc:
-            message = _first_line(exc)
+            message = first_line(exc)
             if "SELECT projection" in message:
                 raise QueryError(
                     f"{message}; a parameter binds the variable of the same name, so list it in SELECT"
@@ -209,15 +193,8 @@ class OxigraphStore(TripleStore):
             raise StoreError(f"Oxigraph query failed: {exc}") from exc
 
     def _counts(self) -> dict[str, int]:
-        query = (
-            "SELECT (COUNT(DISTINCT ?e) AS ?entities) (COUNT(DISTINCT ?f) AS ?facts) "
-            "(COUNT(DISTINCT ?d) AS ?documents) (COUNT(DISTINCT ?v) AS ?evidence) WHERE { "
-            "{ ?e a kg:Entity } UNION { ?f a rdf:Statement } UNION "
-            "{ ?d a kg:Document } UNION { ?v a kg:Evidence } }"
-        )
-        # Namespaces travel as query prefixes, not pasted into the text.
-        solution = next(iter(self._store.query(query, prefixes={"kg": self.mapping.vocab_ns, "rdf": RDF})))
-        return {name: int(solution[name].value) for name in ("entities", "facts", "documents", "evidence")}
+        solution = next(iter(self._store.query(counts_query(self.mapping))))
+        return {name: int(solution[name].value) for name in COUNT_NAMES}
 
     def _missing(self, kind: str, ids: list[str]) -> list[str]:
         t = self._terms
@@ -242,7 +219,7 @@ class OxigraphStore(TripleStore):
 
     def _require_writable(self, what: str) -> None:
         if self.read_only:
-            raise StoreError(f"cannot {what}: {self!r} was opened read_only=True; open it without read_only")
+            raise read_only_error(self, what)
 
 
 class _Terms:
@@ -260,41 +237,10 @@ class _Terms:
         self.evidence_count, self.mentioned_in = kg("evidenceCount"), kg("mentionedIn")
         self.derived_from = ox.NamedNode(PROV + "wasDerivedFrom")
         self.xsd_integer = ox.NamedNode(XSD + "integer")
-        label, comment, alt = (
-            ox.NamedNode(RDFS + "label"),
-            ox.NamedNode(RDFS + "comment"),
-            ox.NamedNode(SKOS + "altLabel"),
-        )
-        # Single-valued properties per node kind: an upsert replaces them. Links that accumulate
-        # (kg:evidence, prov:wasDerivedFrom, kg:mentionedIn, the asserted fact triples) are not listed.
+        # Single-valued properties per node kind: an upsert replaces them (shared with the SPARQL stores).
         self.by_kind = {
-            "entity": frozenset({self.rdf_type, label, comment, alt}),
-            "document": frozenset({self.rdf_type, label, kg("source"), kg("lang"), kg("batch")}),
-            "fact": frozenset(
-                {
-                    self.rdf_type,
-                    self.rdf_subject,
-                    self.rdf_predicate,
-                    self.rdf_object,
-                    kg("confidence"),
-                    kg("source"),
-                    kg("batch"),
-                    kg("evidenceCount"),
-                    kg("open"),
-                }
-            ),
-            "evidence": frozenset(
-                {
-                    self.rdf_type,
-                    kg("document"),
-                    kg("sentenceIndex"),
-                    kg("start"),
-                    kg("end"),
-                    kg("text"),
-                    kg("extractor"),
-                    kg("confidence"),
-                }
-            ),
+            kind: frozenset(ox.NamedNode(iri) for iri in iris)
+            for kind, iris in replaced_predicates(mapping).items()
         }
         self._mapping = mapping
 
@@ -315,61 +261,14 @@ class _Terms:
         return nodes
 
 
-# -- values in and out -----------------------------------------------------------------------------
-
-
-def _term(value: Any) -> Any:
-    """A query parameter as an RDF term: pyoxigraph terms pass through, Python scalars become literals."""
-    if isinstance(value, (ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple)):
-        return value
-    if isinstance(value, (bool, int, float, str)):
-        return ox.Literal(value)
-    raise QueryError(
-        f"cannot bind a {type(value).__name__} as a SPARQL parameter; pass str/int/float/bool or a "
-        "pyoxigraph NamedNode/Literal"
-    )
-
-
-def _value(term: Any) -> Any:
-    """An RDF term as a plain Python value (IRI -> str, typed literal -> int/float/bool/str)."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, ox.Literal):
-        datatype = term.datatype.value
-        try:
-            if datatype in _INTEGER_TYPES:
-                return int(term.value)
-            if datatype in _FLOAT_TYPES:
-                return float(term.value)
-        except ValueError:
-            return term.value  # ill-typed literal: keep its lexical form
-        if datatype == XSD + "boolean":
-            return term.value in {"true", "1"}
-        return term.value
-    return str(term)
-
-
 def _result(result: Any) -> QueryResult:
     if isinstance(result, ox.QueryBoolean):
         return QueryResult(["boolean"], [(bool(result),)])
     if isinstance(result, ox.QueryTriples):
-        return QueryResult(
-            ["subject", "predicate", "object"],
-            [(_value(t.subject), _value(t.predicate), _value(t.object)) for t in result],
-        )
+        return triples_result(result)
     variables = list(result.variables)
-    return QueryResult(
-        [v.value for v in variables], [tuple(_value(solution[v]) for v in variables) for solution in result]
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())  # pyoxigraph messages span lines; keep one line
-    return text[:300] + ("…" if len(text) > 300 else "")
+    rows = [tuple(term_value(solution[v]) for v in variables) for solution in result]
+    return QueryResult([v.value for v in variables], rows)
 
 
 __all__ = ["OxigraphStore"]
