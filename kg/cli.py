@@ -264,6 +264,73 @@ def query_sparql(text: QueryText = None, workspace: WorkspaceOpt = Path("ws"), f
     _run_query("rdf", workspace, text, file, param, fmt, write)
 
 
+# -- the analysts' query library (kg/queries.py, queries/) -------------------------------------------
+
+class QueryLanguage(str, Enum):
+    """Languages of library queries."""
+
+    cypher = "cypher"
+    sparql = "sparql"
+
+
+LibraryOpt = Annotated[list[Path], typer.Option(
+    "--library", help="Extra query folder (repeatable; also KG_QUERY_LIBRARY). Same names override.")]
+
+
+@query_app.command("list")
+def query_list(workspace: Annotated[Path | None, typer.Option(
+                   "--workspace", "-w", help="Mark (*) the language `run` picks in this workspace.")] = None,
+               library: LibraryOpt = [], fmt: FormatOpt = OutputFormat.table) -> None:  # noqa: B006
+    """List the library queries: name, languages, description, parameters."""
+    from kg.queries import QueryLibrary, choose_language, library_folders
+    from kg.stores.base import QueryResult
+    from kg.workspace import Workspace
+
+    def chosen_language(query) -> str | None:
+        try:
+            return choose_language(query, ws) if ws is not None else None
+        except QueryError:
+            return None  # no configured store runs it: list it unmarked
+
+    try:
+        queries = list(QueryLibrary.load(library_folders(library)))
+        ws = Workspace(workspace).open() if workspace is not None else None
+        rows = []
+        for q in queries:
+            chosen = chosen_language(q)
+            languages = ", ".join(lang + ("*" if lang == chosen else "") for lang in q.languages)
+            rows.append((q.name, languages, q.description, "; ".join(p.signature() for p in q.params)))
+    except KGError as exc:
+        _fail(exc)
+    _print_result(QueryResult(["name", "languages", "description", "params"], rows), fmt)
+
+
+@query_app.command("run")
+def query_run(
+    name: Annotated[str, typer.Argument(help="Library query name (see `kg query list`).")],
+    workspace: WorkspaceOpt = Path("ws"),
+    param: Annotated[list[str], typer.Option(
+        "--param", "-p", help="name=value, converted to the parameter's declared type.")] = [],  # noqa: B006
+    lang: Annotated[QueryLanguage | None, typer.Option(
+        "--lang", help="Language when the query has both (default: configured store, Cypher first).")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    library: LibraryOpt = [],  # noqa: B006
+) -> None:
+    """Run a library query by name on the workspace's graph (Cypher) or triple (SPARQL) store."""
+    from kg.queries import QueryLibrary, library_folders, parse_param_args, run_library_query
+    from kg.workspace import Workspace
+
+    try:
+        queries = QueryLibrary.load(library_folders(library))
+        values = parse_param_args(param)
+        queries.get(name).bind(values)  # name and parameter mistakes first, before touching the workspace
+        result = run_library_query(Workspace(workspace).open(), name, values,
+                                   lang=lang.value if lang else None, library=queries)
+    except KGError as exc:
+        _fail(exc)
+    _print_result(result, fmt)
+
+
 @app.command()
 def stats(workspace: WorkspaceOpt = Path("ws"),
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:

@@ -127,3 +127,58 @@ def test_newer_workspace_is_refused(tmp_path):
     result = kg("stats", "-w", ws)
     assert result.exit_code == 3 and "upgrade kg" in result.output
     assert kg("stats", "-w", tmp_path / "nothing").exit_code == 3
+
+
+# -- the analysts' query library: kg query list / run (library tests in tests/kg/test_queries.py) ------
+
+def test_query_list_shows_the_library(ws):
+    result = kg("query", "list", "-w", ws, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert len(rows) >= 12 and rows["neighbours"]["languages"] == "cypher*, sparql"
+    assert rows["neighbours"]["params"] == 'entity: str; relation: str = ""; limit: int = 50'
+    table = kg("query", "list")
+    assert table.exit_code == 0 and "entity_profile" in table.output
+
+
+@pytest.mark.parametrize("lang", ["cypher", "sparql"])
+def test_query_run_on_either_store(ws, lang):
+    result = kg("query", "run", "entity_profile", "-w", ws, "-p", "entity=jack ma", "--lang", lang,
+                "--format", "json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert row["name"] == "Jack Ma" and row["type"] == "Person" and row["facts_as_subject"] >= 3
+
+
+def test_query_run_converts_params_and_prints_csv(ws):
+    result = kg("query", "run", "paths", "-w", ws, "-p", "from_entity=Tim Cook", "-p", "to_entity=Steve Jobs",
+                "-p", "max_hops=2", "-p", "limit=3", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "hops,path" and len(lines) == 4 and all(" Steve Jobs" in line for line in lines[1:])
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["neighbors", "-p", "entity=x"], 2, "unknown query 'neighbors' (did you mean 'neighbours'?)"),
+    (["neighbours"], 5, "needs --param entity="),
+    (["neighbours", "-p", "entity=x", "-p", "limit=ten"], 5, "must be an int, got 'ten'"),
+    (["neighbours", "-p", "entiy=x"], 5, "did you mean 'entity'"),
+    (["neighbours", "-p", "entity"], 5, "must look like name=value"),
+])
+def test_query_run_errors_are_one_line(ws, args, code, message):
+    result = kg("query", "run", *args, "-w", ws)
+    assert result.exit_code == code, result.output
+    assert result.output.startswith("error:") and message in result.output and "Traceback" not in result.output
+
+
+def test_query_run_user_library(ws, tmp_path):
+    (tmp_path / "people.cypher").write_text(
+        "// name: people\n// description: People by name.\n// param: limit: int = 3 — maximum rows\n"
+        "// sort: name\n\nMATCH (e:Entity) WHERE e.type = 'Person' RETURN e.name AS name ORDER BY name "
+        "LIMIT $limit\n", encoding="utf-8")
+    result = kg("query", "run", "people", "-w", ws, "--library", tmp_path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    names = [row["name"] for row in json.loads(result.output)]
+    assert len(names) == 3 and names == sorted(names)
+    other = kg("query", "run", "people", "-w", ws, "--library", tmp_path, "--lang", "sparql")
+    assert other.exit_code == 5 and "no sparql version" in other.output

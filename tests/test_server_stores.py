@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,83 @@ def test_wrong_password_names_the_setting(tmp_path: Path, arcadedb, monkeypatch:
     ws = _ws(tmp_path / "ws", "neo4j")
     with pytest.raises(StoreError, match="password|KG_NEO4J_PASSWORD"):
         build(ws, [EXAMPLES / "corpus"])
+
+
+def _sparql_env(monkeypatch: pytest.MonkeyPatch, settings: dict) -> None:
+    for key, value in settings.items():
+        monkeypatch.setenv(f"KG_SPARQL_{key.upper()}", str(value))
+
+
+def test_cli_build_into_neo4j_and_a_sparql_endpoint(tmp_path: Path, arcadedb, arcadedb_database, oxigraph_http,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from kg.cli import app
+
+    _neo4j_env(monkeypatch, arcadedb.settings(arcadedb_database))
+    _sparql_env(monkeypatch, oxigraph_http.settings())
+    oxigraph_http.clear()
+    path = tmp_path / "ws"
+    args = ["build", str(EXAMPLES / "corpus"), "-w", str(path), "--schema", str(EXAMPLES / "schema.yaml"),
+            "--store", "neo4j", "--rdf", "sparql", "-q"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ws = Workspace(path).open()
+    view = ws.bundle.view()
+    expected = {"entities": view.entities.num_rows, "facts": view.facts.num_rows}
+    for kind in ("graph", "rdf"):
+        store = open_store(ws, kind, read_only=True)
+        try:
+            counts = store.counts()
+        finally:
+            store.close()
+        assert {k: counts[k] for k in expected} == expected, kind
+
+    # the library runs on both servers and they agree
+    run = ["query", "run", "neighbours", "-w", str(path), "-p", "entity=Tencent", "--format", "json"]
+    rows = {lang: json.loads(CliRunner().invoke(app, [*run, "--lang", lang], catch_exceptions=False).output)
+            for lang in ("cypher", "sparql")}
+    assert rows["cypher"] and {r["neighbour"] for r in rows["cypher"]} == {r["neighbour"] for r in rows["sparql"]}
+    assert "Pony Ma" in {r["neighbour"] for r in rows["cypher"]}
+
+    # the endpoint's graph comes back into a fresh workspace with the same ids
+    copy = _ws(tmp_path / "copy", "")
+    copy.lock()
+    try:
+        summary = import_graph(copy, "sparql")
+    finally:
+        copy.unlock()
+    assert summary.facts == view.facts.num_rows
+    assert set(copy.bundle.view().facts["id"].to_pylist()) == set(view.facts["id"].to_pylist())
+
+
+def test_build_into_jena_then_sync_is_idempotent(tmp_path: Path, jena) -> None:
+    ws = _ws(tmp_path / "ws", "", "jena")
+    ws.config.jena.jena_jars, ws.config.jena.java = str(jena.jars), jena.java
+    ws.save_config()
+    report = build(ws, [EXAMPLES / "corpus"])
+    assert report.stores == {"graph": "disabled", "rdf": "synced"}
+    view = ws.bundle.view()
+
+    def counts() -> dict[str, int]:
+        store = open_store(ws, "rdf", read_only=True)
+        try:
+            return store.counts()
+        finally:
+            store.close()
+
+    first = counts()
+    assert first["entities"] == view.entities.num_rows and first["facts"] == view.facts.num_rows > 100
+    assert sync_stores(ws, force=True) == {"graph": "disabled", "rdf": "synced"}
+    assert counts() == first
+
+
+def test_sparql_endpoint_down_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("KG_SPARQL_QUERY_URL", f"http://127.0.0.1:{port}/query")
+    monkeypatch.setenv("KG_SPARQL_UPDATE_URL", f"http://127.0.0.1:{port}/update")
+    monkeypatch.setenv("KG_SPARQL_DATA_URL", f"http://127.0.0.1:{port}/store")
+    ws = _ws(tmp_path / "ws", "ladybug", "sparql")
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+        build(ws, [EXAMPLES / "corpus"])
+    assert not (ws.bundle.manifest_path.exists() and ws.bundle.batches), "nothing half-written"
