@@ -31,6 +31,16 @@ CYPHER_NOISE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\
 _CLAUSE_WORD = re.compile(r"(?<![\w.$:])([A-Za-z]+)(?=[\s(])(?!\s*:)")
 
 
+COUNT_QUERIES: dict[str, str] = {
+    "entities": "MATCH (e:Entity) RETURN count(e)",
+    "facts": "MATCH ()-[r:RELATION]->() RETURN count(r)",
+    "documents": "MATCH (d:Document) RETURN count(d)",
+    "evidence": "MATCH (v:Evidence) RETURN count(v)",
+    "mentions": "MATCH ()-[m:MENTIONED_IN]->() RETURN count(m)",
+}
+"""What ``Store.counts()`` reports, as one Cypher count query per key (same graph model everywhere)."""
+
+
 def blank_noise(text: str) -> str:
     """Return ``text`` with string literals, backquoted names and comments replaced by a space."""
     return CYPHER_NOISE.sub(" ", text)
@@ -206,6 +216,7 @@ def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
 
 
 __all__ = [
+    "COUNT_QUERIES",
     "CYPHER_NOISE",
     "arrow_tables",
     "blank_noise",

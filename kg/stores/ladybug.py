@@ -51,7 +51,7 @@ import pyarrow as pa
 from kg.errors import QueryError, StoreError
 from kg.graph import GraphView
 from kg.stores.base import GraphStore, QueryResult
-from kg.stores.cypher import arrow_tables, cypher_statements, read_refusal
+from kg.stores.cypher import COUNT_QUERIES, arrow_tables, cypher_statements, read_refusal
 from kg.stores.cypher import first_line as _first_line
 
 # Creation order matters: relationship tables need their node tables.
@@ -305,14 +305,7 @@ class LadybugStore(GraphStore):
         return QueryResult(columns, rows)
 
     def _counts(self) -> dict[str, int]:
-        queries = {
-            "entities": "MATCH (e:Entity) RETURN count(e)",
-            "facts": "MATCH ()-[r:RELATION]->() RETURN count(r)",
-            "documents": "MATCH (d:Document) RETURN count(d)",
-            "evidence": "MATCH (v:Evidence) RETURN count(v)",
-            "mentions": "MATCH ()-[m:MENTIONED_IN]->() RETURN count(m)",
-        }
-        return {name: int(self._run(q).get_all()[0][0]) for name, q in queries.items()}
+        return {name: int(self._run(q).get_all()[0][0]) for name, q in COUNT_QUERIES.items()}
 
     def _missing(self, kind: str, ids: list[str]) -> list[str]:
         query = {

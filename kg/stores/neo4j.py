@@ -47,7 +47,14 @@ import pyarrow as pa
 from kg.errors import QueryError, StoreError
 from kg.graph import GraphView
 from kg.stores.base import GraphStore, QueryResult
-from kg.stores.cypher import arrow_tables, blank_noise, clause_keyword, first_line, read_refusal
+from kg.stores.cypher import (
+    COUNT_QUERIES,
+    arrow_tables,
+    blank_noise,
+    clause_keyword,
+    first_line,
+    read_refusal,
+)
 
 LABELS = ("Entity", "Document", "Evidence")
 """Node labels of the model; ``load`` deletes exactly these nodes."""
@@ -353,14 +360,7 @@ class Neo4jStore(GraphStore):
         return self._write(work, query=True) if write else self._read(work, query=True)
 
     def _counts(self) -> dict[str, int]:
-        queries = {
-            "entities": "MATCH (e:Entity) RETURN count(e)",
-            "facts": "MATCH ()-[r:RELATION]->() RETURN count(r)",
-            "documents": "MATCH (d:Document) RETURN count(d)",
-            "evidence": "MATCH (v:Evidence) RETURN count(v)",
-            "mentions": "MATCH ()-[m:MENTIONED_IN]->() RETURN count(m)",
-        }
-        return self._read(lambda tx: {name: int(tx.run(q).single()[0]) for name, q in queries.items()})
+        return self._read(lambda tx: {name: int(tx.run(q).single()[0]) for name, q in COUNT_QUERIES.items()})
 
     def _missing(self, kind: str, ids: list[str]) -> list[str]:
         query = {

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import stop_process
+
 _PLUGIN = "Bolt:com.arcadedb.bolt.BoltProtocolPlugin"
 _USER = "root"  # ArcadeDB's server administrator; the only user a fresh server has
 
@@ -224,14 +226,7 @@ def _database_exists(server: ArcadeDBServer) -> bool:
 
 def stop_arcadedb(server: ArcadeDBServer, timeout: float = 30.0) -> None:
     """Stop the JVM (SIGTERM runs ArcadeDB's shutdown hook; SIGKILL if it hangs)."""
-    process = server.process
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+    stop_process(server.process, timeout)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import stop_process
+
 from tests.servers.arcadedb import _die_with_parent, free_port
 
 
@@ -146,14 +148,7 @@ def start_oxigraph(location: Path, timeout: float = 30.0) -> OxigraphServer:
 
 def stop_oxigraph(server: OxigraphServer, timeout: float = 15.0) -> None:
     """Stop the server (SIGTERM, SIGKILL if it hangs)."""
-    process = server.process
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+    stop_process(server.process, timeout)
 
 
 @pytest.fixture(scope="session")
