@@ -29,9 +29,14 @@ def workspace_stats(ws: Workspace) -> dict:
         "top predicates": dict(predicates.most_common(20)),
         "batches": len(ws.bundle.batches),
         "bundle version": ws.bundle.version,
-        "stores": {kind: ("in sync" if ws.synced_version(kind) == ws.bundle.version else "out of date")
-                   for kind in ("graph", "rdf") if getattr(ws.config.stores, kind)},
+        "stores": {kind: _sync_state(ws, kind) for kind in ("graph", "rdf") if getattr(ws.config.stores, kind)},
     }
+
+
+def _sync_state(ws: Workspace, kind: str) -> str:
+    from kg.sync import store_target
+
+    return "in sync" if ws.synced_version(kind, store_target(ws, kind)) == ws.bundle.version else "out of date"
 
 
 def sample_facts(view: GraphView, limit: int = 10) -> list[tuple[str, str, str, float]]:

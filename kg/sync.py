@@ -65,6 +65,23 @@ def check_servers(ws: Workspace) -> None:
             store.close()
 
 
+_TARGET_KEYS = ("uri", "database", "query_url", "update_url", "data_url")
+"""Server settings that decide *which* graph a server backend writes (not how: timeouts, batches)."""
+
+
+def store_target(ws: Workspace, kind: str) -> str:
+    """Where the ``kind`` store lives: the backend name, plus the server and database for servers.
+
+    Sync state is kept per target, so pointing a workspace at another server (or database) makes
+    `kg sync` load it instead of calling it up to date.
+    """
+    backend = getattr(ws.config.stores, kind)
+    if not backend or is_embedded(kind, backend):
+        return backend
+    settings = ws.config.backend_settings(backend)
+    return " ".join([backend, *(f"{key}={settings[key]}" for key in _TARGET_KEYS if settings.get(key))])
+
+
 def _make(kind: str, backend: str, ws: Workspace, path, *, read_only: bool = False):
     from kg.stores import graph_store, store_class, triple_store
 
@@ -102,19 +119,20 @@ def sync_stores(ws: Workspace, *, force: bool = False, view: GraphView | None = 
             continue
         final = ws.store_path(kind, backend)
         embedded = is_embedded(kind, backend)
-        if not force and ws.synced_version(kind) == version and (final.exists() or not embedded):
+        target = store_target(ws, kind)
+        if not force and ws.synced_version(kind, target) == version and (final.exists() or not embedded):
             status[kind] = "up to date"
             continue
         if view is None:
             view = ws.bundle.view()
         progress(f"load {backend}", 0, 1)
-        ws.mark_synced(kind, None)
+        ws.mark_synced(kind, None, target)
         if embedded:
             _load_embedded(ws, kind, backend, final, view)
         else:
             with _make(kind, backend, ws, None) as store:
                 store.load(view)
-        ws.mark_synced(kind, version)
+        ws.mark_synced(kind, version, target)
         progress(f"load {backend}", 1, 1)
         status[kind] = "synced"
     return status

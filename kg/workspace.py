@@ -90,18 +90,26 @@ class Workspace:
         """Where an embedded store of ``kind`` ("graph" or "rdf") lives."""
         return self.stores_dir / f"{kind}-{backend}"
 
-    def synced_version(self, kind: str) -> int | None:
-        """The bundle version the ``kind`` store was last fully synced to, or None."""
+    def synced_version(self, kind: str, target: str = "") -> int | None:
+        """The bundle version the ``kind`` store was last fully synced to, or None.
+
+        Args:
+            target: where the store lives now (see ``kg.sync.store_target``); a store last synced to
+                another target (another server URI, database or backend) counts as never synced.
+        """
         state_path = self.stores_dir / "state.json"
         if not state_path.exists():
             return None
-        return json.loads(state_path.read_text()).get(kind)
+        entry = json.loads(state_path.read_text()).get(kind)
+        if not isinstance(entry, dict) or entry.get("target", "") != target:
+            return None
+        return entry.get("version")
 
-    def mark_synced(self, kind: str, version: int | None) -> None:
-        """Record (atomically) which bundle version a store holds; None marks it dirty."""
+    def mark_synced(self, kind: str, version: int | None, target: str = "") -> None:
+        """Record (atomically) which bundle version the store at ``target`` holds; None marks it dirty."""
         state_path = self.stores_dir / "state.json"
         state = json.loads(state_path.read_text()) if state_path.exists() else {}
-        state[kind] = version
+        state[kind] = {"version": version, "target": target}
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(state_path)

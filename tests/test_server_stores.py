@@ -169,3 +169,19 @@ def test_sparql_endpoint_down_fails_before_any_work(tmp_path: Path, monkeypatch:
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         build(ws, [EXAMPLES / "corpus"])
     assert not (ws.bundle.manifest_path.exists() and ws.bundle.batches), "nothing half-written"
+
+
+def test_sync_state_follows_the_server(tmp_path: Path, arcadedb, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = arcadedb.new_database("first"), arcadedb.new_database("second")
+    _neo4j_env(monkeypatch, arcadedb.settings(first))
+    ws = _ws(tmp_path / "ws", "neo4j")
+    build(ws, [EXAMPLES / "corpus"])
+    assert sync_stores(ws) == {"graph": "up to date", "rdf": "disabled"}
+    # pointing the workspace at another database is not "up to date": the new one gets loaded
+    monkeypatch.setenv("KG_NEO4J_DATABASE", second)
+    assert sync_stores(ws) == {"graph": "synced", "rdf": "disabled"}
+    store = open_store(ws, "graph", read_only=True)
+    try:
+        assert store.counts()["facts"] == ws.bundle.view().facts.num_rows
+    finally:
+        store.close()
