@@ -69,12 +69,13 @@ class SynthGraph:
                  min_score: float = 0.0) -> None:
         self.schema = schema
         self.entities: dict[str, Entity] = {
-            row["id"]: Entity(row["id"], row["name"], row["type"], tuple(row["aliases"] or ()), row["lang"] or "")
+            row["id"]: Entity(row["id"], row["name"], row["type"], tuple(row["aliases"] or ()),
+                              row["lang"] or "")
             for row in view.entities.to_pylist()
         }
         known = sorted(
-            (Fact(r["id"], r["subject"], r["predicate"], r["object"], bool(r["open"]), r["source"] or "extracted",
-                  float(r["confidence"] if r["confidence"] is not None else 1.0))
+            (Fact(r["id"], r["subject"], r["predicate"], r["object"], bool(r["open"]),
+                  r["source"] or "extracted", float(r["confidence"] if r["confidence"] is not None else 1.0))
              for r in view.facts.to_pylist()
              if r["subject"] in self.entities and r["object"] in self.entities),
             key=lambda f: f.id,
@@ -85,13 +86,14 @@ class SynthGraph:
             if f.source != "inferred" or (include_inferred and f.confidence >= min_score)
         ]
         self.answers: dict[tuple[str, str], frozenset[str]] = {
-            key: frozenset(values) for key, values in _group(((f.subject, f.predicate), f.object) for f in known).items()
+            key: frozenset(values)
+            for key, values in _group(((f.subject, f.predicate), f.object) for f in known).items()
         }
         self.by_subject: dict[str, list[Fact]] = _group((f.subject, f) for f in self.facts)
         self.by_entity: dict[str, list[Fact]] = _group(
             pair for f in self.facts for pair in ((f.subject, f), (f.object, f)))
-        self.by_type: dict[str, list[str]] = _group((e.type, e.id) for e in sorted(self.entities.values(),
-                                                                                  key=lambda e: e.id))
+        self.by_type: dict[str, list[str]] = _group(
+            (e.type, e.id) for e in sorted(self.entities.values(), key=lambda e: e.id))
         self.objects_of: dict[str, list[str]] = {
             p: sorted(set(objs)) for p, objs in _group((f.predicate, f.object) for f in known).items()}
         self.degree: Counter[str] = Counter(e for f in self.facts for e in (f.subject, f.object))
@@ -121,7 +123,8 @@ class SynthGraph:
 
     def neighbours(self, entity_id: str) -> list[str]:
         """Entities linked to ``entity_id`` by a fact, either direction, sorted."""
-        return sorted({f.object if f.subject == entity_id else f.subject for f in self.by_entity.get(entity_id, ())})
+        linked = self.by_entity.get(entity_id, ())
+        return sorted({f.object if f.subject == entity_id else f.subject for f in linked})
 
 
 def _group(pairs) -> dict:

@@ -50,7 +50,7 @@ class SplitPlan:
         return unit_hash(self.seed, "heldout", entity_id) < self.heldout_ratio
 
     def fact_split(self, fact: Fact) -> str:
-        """``heldout`` if it touches a held-out entity, else ``eval`` or ``train`` by its (subject, relation)."""
+        """``heldout`` if it touches a held-out entity, else ``eval``/``train`` by its (subject, relation)."""
         if self.heldout_entity(fact.subject) or self.heldout_entity(fact.object):
             return "heldout"
         return self.pair_split(fact.subject, fact.predicate)

@@ -15,8 +15,10 @@ from injection.synth.graph import SynthGraph
 _PLACEHOLDER = re.compile(r"\{(subject|object|label)\}")
 
 FALLBACK_STATEMENTS: dict[str, list[str]] = {
-    "en": ["{subject} {label} {object}.", "{subject} — {label} — {object}.", "Fact: {subject} {label} {object}."],
-    "zh": ["{subject}{label}{object}。", "{subject}与{object}的关系：{label}。", "事实：{subject}{label}{object}。"],
+    "en": ["{subject} {label} {object}.", "{subject} — {label} — {object}.",
+           "Fact: {subject} {label} {object}."],
+    "zh": ["{subject}{label}{object}。", "{subject}与{object}的关系：{label}。",
+           "事实：{subject}{label}{object}。"],
 }
 FALLBACK_QUESTIONS: dict[str, list[str]] = {
     "en": ["Complete the fact: {subject} {label} …", "Fill in the blank: {subject} {label} ___."],
@@ -56,7 +58,11 @@ def statement_templates(graph: SynthGraph, predicate: str, lang: str,
 
 def question_templates(graph: SynthGraph, predicate: str, lang: str,
                        warnings: Warnings | None = None) -> tuple[list[str], str]:
-    """Question templates of ``predicate`` in ``lang`` and their family (``question``/``fallback_question``)."""
+    """Question templates of ``predicate`` in ``lang`` and their family.
+
+    Returns:
+        (templates, family): family is ``question`` or ``fallback_question``.
+    """
     rel = graph.schema.relation_types.get(predicate)
     templates = list(rel.questions.get(lang, ())) if rel else []
     if templates:
