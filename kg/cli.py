@@ -386,6 +386,122 @@ def export(
         out.print(f"wrote {path}")
 
 
+class DatasetFormat(str, Enum):
+    """File formats of `kg synth`."""
+
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+def _csv_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+_KindsOpt = Annotated[str, typer.Option(help="Comma-separated kinds: cpt, qa, tf, mc, refusal.")]
+_ReplayOpt = Annotated[Path | None, typer.Option(help="General text (.jsonl/.parquet) mixed into CPT text.")]
+_TokenizerOpt = Annotated[str, typer.Option(
+    help="Tokenizer for token counts: smollm2, a .gguf, a tokenizer.json or a saved tokenizer folder.")]
+_ParaphraseModelOpt = Annotated[str | None, typer.Option(
+    help="Paraphrase CPT text with this model: smollm2 (packaged), a model folder or .gguf, or the "
+         "served model's name with --paraphrase-endpoint.")]
+_ParaphraseEndpointOpt = Annotated[str | None, typer.Option(
+    help="OpenAI-compatible API root for paraphrasing, e.g. http://127.0.0.1:8000/v1.")]
+_ParaphraseOptOpt = Annotated[list[str], typer.Option(
+    "--paraphrase-opt", help="Paraphrase engine option name=value (repeatable), e.g. temperature=0.7.")]
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the dataset.")],
+    workspace: WorkspaceOpt = Path("ws"),
+    kinds: _KindsOpt = "cpt,qa,tf,mc,refusal",
+    langs: Annotated[str, typer.Option(help="Comma-separated languages (en, zh).")] = "en,zh",
+    seed: Annotated[int, typer.Option(help="Same seed and graph: byte-identical files.")] = 0,
+    eval_ratio: Annotated[float, typer.Option(help="Share of (subject, relation) groups for eval.")] = 0.1,
+    heldout_ratio: Annotated[float, typer.Option(help="Share of entities kept out of training.")] = 0.05,
+    include_inferred: Annotated[bool, typer.Option(help="Verbalize inferred (GNN) facts too.")] = False,
+    min_score: Annotated[float, typer.Option(help="Lowest score of an inferred fact to use.")] = 0.0,
+    phrasings: Annotated[int, typer.Option(help="CPT phrasings per fact.")] = 3,
+    articles: Annotated[int, typer.Option(help="CPT articles per entity.")] = 2,
+    paths: Annotated[int | None, typer.Option(help="CPT multi-hop narratives (default: 1 per fact).")] = None,
+    mc_unrelated: Annotated[int, typer.Option(help="Unrelated wrong options per multiple choice.")] = 2,
+    refusal_ratio: Annotated[float, typer.Option(help="Refusals per training question.")] = 0.5,
+    replay: _ReplayOpt = None,
+    ratio: Annotated[float, typer.Option(help="Replay share of CPT tokens, in (0, 1).")] = 0.2,
+    replay_field: Annotated[str, typer.Option(help="Text field of the replay file.")] = "text",
+    fmt: Annotated[DatasetFormat, typer.Option("--format", help="File format.")] = DatasetFormat.jsonl,
+    tokenizer: _TokenizerOpt = "smollm2",
+    no_dedup: Annotated[bool, typer.Option("--no-dedup", help="Keep duplicate records.")] = False,
+    no_decontaminate: Annotated[bool, typer.Option(
+        "--no-decontaminate", help="Keep training records that overlap evaluation prompts.")] = False,
+    paraphrase_model: _ParaphraseModelOpt = None,
+    paraphrase_endpoint: _ParaphraseEndpointOpt = None,
+    paraphrase_limit: Annotated[int | None, typer.Option(help="Paraphrase at most N CPT records.")] = None,
+    paraphrase_opt: _ParaphraseOptOpt = [],  # noqa: B006
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Turn the graph into CPT text and factuality data (QA, true/false, multiple choice, refusals)."""
+    from injection.synth.pipeline import SynthOptions, synthesize
+    from kg.errors import ConfigError
+    from kg.workspace import Workspace
+
+    try:
+        paraphrase = _parse_params(paraphrase_opt)
+        if paraphrase_model or paraphrase_endpoint:
+            paraphrase.setdefault("model", paraphrase_model or "")
+            if paraphrase_endpoint:
+                paraphrase.update(engine="endpoint", base_url=paraphrase_endpoint)
+        elif paraphrase:
+            raise ConfigError("--paraphrase-opt needs --paraphrase-model or --paraphrase-endpoint")
+        if paraphrase and paraphrase_limit is not None:
+            paraphrase["limit"] = paraphrase_limit
+        options = SynthOptions(
+            kinds=_csv_list(kinds), langs=_csv_list(langs), seed=seed, eval_ratio=eval_ratio,
+            heldout_ratio=heldout_ratio, include_inferred=include_inferred, min_score=min_score,
+            phrasings=phrasings, articles=articles, paths=paths, mc_unrelated=mc_unrelated,
+            refusal_ratio=refusal_ratio, replay=str(replay) if replay else None, ratio=ratio,
+            replay_field=replay_field, format=fmt.value, tokenizer=tokenizer, dedup=not no_dedup,
+            decontaminate=not no_decontaminate, paraphrase=paraphrase)
+        ws = Workspace(workspace).open()
+        if quiet:
+            summary = synthesize(ws, out, options)
+        else:
+            bar, update = _progress_bar()
+            with bar:
+                summary = synthesize(ws, out, options, progress=update)
+    except KGError as exc:
+        _fail(exc)
+    _print_synth_summary(summary)
+
+
+def _print_synth_summary(summary) -> None:
+    table = Table(title=f"kg synth → {summary.out}")
+    for column in ("split", "kind", "records", "tokens"):
+        table.add_column(column, justify="right" if column in ("records", "tokens") else "left")
+    for split, kinds in summary.records.items():
+        for kind, count in kinds.items():
+            table.add_row(split, kind, f"{count:,}", f"{summary.tokens[split][kind]:,}")
+    for reason, count in summary.dedup.items():
+        table.add_row("removed", reason, f"{count:,}", "")
+    for reason, count in summary.decontamination.items():
+        table.add_row("removed", f"decontamination: {reason}", f"{count:,}", "")
+    out.print(table)
+    if summary.replay is not None:
+        r = summary.replay
+        out.print(f"replay: {r.documents:,} documents, {r.tokens:,} tokens from {escape(r.source)}: "
+                  f"share {r.ratio:.3f} of CPT tokens (target {r.target_ratio})", highlight=False)
+    langs = ", ".join(f"{lang} {n:,}" for lang, n in summary.langs.items())
+    out.print(f"languages: {langs}", highlight=False)
+    if summary.warnings:
+        out.print("[bold yellow]warnings[/]:")
+        for line in summary.warnings[:15]:
+            out.print(escape(f"  {line}"), highlight=False)
+        if len(summary.warnings) > 15:
+            out.print(f"  … and {len(summary.warnings) - 15} more (see README.md)")
+    files = ", ".join([*summary.files, "README.md", "card.json"])
+    out.print(f"wrote {files}  ({summary.seconds:.1f}s)", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point used by ``python -m kg``."""
     app()
