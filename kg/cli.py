@@ -425,7 +425,8 @@ def synth(
     articles: Annotated[int, typer.Option(help="CPT articles per entity.")] = 2,
     paths: Annotated[int | None, typer.Option(help="CPT multi-hop narratives (default: 1 per fact).")] = None,
     mc_unrelated: Annotated[int, typer.Option(help="Unrelated wrong options per multiple choice.")] = 2,
-    refusal_ratio: Annotated[float, typer.Option(help="Refusals per training question.")] = 0.5,
+    refusal_ratio: Annotated[float, typer.Option(
+        help="Refusals per language, as a share of the (subject, relation) groups.")] = 0.5,
     replay: _ReplayOpt = None,
     ratio: Annotated[float, typer.Option(help="Replay share of CPT tokens, in (0, 1).")] = 0.2,
     replay_field: Annotated[str, typer.Option(help="Text field of the replay file.")] = "text",
@@ -438,6 +439,8 @@ def synth(
     paraphrase_endpoint: _ParaphraseEndpointOpt = None,
     paraphrase_limit: Annotated[int | None, typer.Option(help="Paraphrase at most N CPT records.")] = None,
     paraphrase_opt: _ParaphraseOptOpt = [],  # noqa: B006
+    workers: Annotated[int, typer.Option(
+        help="Processes that generate records; the files are the same for any number.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Turn the graph into CPT text and factuality data (QA, true/false, multiple choice, refusals)."""
@@ -461,7 +464,7 @@ def synth(
             phrasings=phrasings, articles=articles, paths=paths, mc_unrelated=mc_unrelated,
             refusal_ratio=refusal_ratio, replay=str(replay) if replay else None, ratio=ratio,
             replay_field=replay_field, format=fmt.value, tokenizer=tokenizer, dedup=not no_dedup,
-            decontaminate=not no_decontaminate, paraphrase=paraphrase)
+            decontaminate=not no_decontaminate, paraphrase=paraphrase, workers=workers)
         ws = Workspace(workspace).open()
         if quiet:
             summary = synthesize(ws, out, options)

@@ -8,19 +8,21 @@ a fact is skipped in a language where one of its entities has no name in that sc
 Multi-hop paths favour the long tail: start entities and next edges are drawn with weights
 ``1 / degree`` (entities) and ``1 / relation count`` (relations), so rare entities and relations get
 narratives too instead of the hubs getting all of them.
+
+Randomness is per unit (fact, entity, walk index; see :meth:`Context.units`), so the text is the same
+whether one process or several generate it.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
 import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from injection.synth.context import Context
 from injection.synth.graph import Fact, script_lang
+from injection.synth.paths import PathSampler, walks
 from injection.synth.records import Record, template_id
 from injection.synth.templates import FALLBACK_STATEMENTS, statement_templates
 
@@ -44,7 +46,6 @@ CONNECTIVES: dict[str, list[str]] = {
 ARTICLE_FACTS = 24
 """Default most facts per article: a hub's facts are spread over several articles of this size."""
 
-_EXACT_STEP = 16  # up to this many edges a walk step filters exactly; beyond, it rejection-samples
 _PLACEHOLDER = re.compile(r"\{(subject|object|label)\}")
 
 
@@ -102,17 +103,20 @@ class Verbalizer:
         return self._phrasings[key]
 
     def _build(self, predicate: str, lang: str) -> Phrasing | None:
+        # built once per worker, so relation issues are noted (recorded once), not counted
         graph, plan, warnings = self.ctx.graph, self.ctx.plan, self.ctx.warnings
         templates, family = statement_templates(graph, predicate, lang, warnings)
         allowed = plan.templates(templates, predicate, lang, "train", family)
+        facts, is_open = graph.relation_count[predicate], predicate not in graph.schema.relation_types
         if not allowed and family == "verbalization":
-            warnings.add(f"relation {predicate!r} has a single {lang} verbalization template, reserved for "
-                         "evaluation: fallback phrasing used in training text")
+            warnings.relation(f"a single {lang} verbalization template, reserved for evaluation: fallback "
+                              "phrasing used in training text", predicate, facts, open=is_open)
             family = "fallback_statement"
             allowed = plan.templates(FALLBACK_STATEMENTS[lang], predicate, lang, "train", family)
         label = graph.relation_label(predicate, lang)
         if family == "fallback_statement" and script_lang(label) not in (lang, None):
-            warnings.add(f"relation without a {lang} label: its facts are left out of {lang} text")
+            warnings.relation(f"label not written in {lang}: facts left out of {lang} data", predicate, facts,
+                              open=is_open)
             return None
         if not allowed:
             return None
@@ -175,8 +179,7 @@ def fact_records(ctx: Context, verbalizer: Verbalizer, facts: Sequence[Fact],
     """Up to ``phrasings`` single-sentence records per fact and language, each a different template."""
     if phrasings == 0:
         return
-    rng = ctx.rng("cpt:fact")
-    for fact in facts:
+    for fact, rng in ctx.units(facts, "cpt:fact", key=lambda f: f.id):
         for lang in ctx.langs:
             names = verbalizer.names(fact, lang, warn=True)
             phrasing = verbalizer.phrasing(fact.predicate, lang) if names else None
@@ -197,12 +200,12 @@ def article_records(ctx: Context, verbalizer: Verbalizer, facts: Sequence[Fact],
     """
     if articles == 0:
         return
-    graph, rng = ctx.graph, ctx.rng("cpt:article")
+    graph = ctx.graph
     by_entity: dict[str, list[Fact]] = {}
     for fact in facts:
         for entity in dict.fromkeys((fact.subject, fact.object)):
             by_entity.setdefault(entity, []).append(fact)
-    for entity in sorted(by_entity):
+    for entity, rng in ctx.units(sorted(by_entity), "cpt:article", key=lambda e: e):
         for lang in ctx.langs:
             name = graph.name(entity, lang)
             items = [] if name is None else _writable_items(verbalizer, by_entity[entity], lang)
@@ -256,8 +259,8 @@ def path_records(ctx: Context, verbalizer: Verbalizer, facts: Sequence[Fact], la
         return
     items = _writable_items(verbalizer, facts, lang)
     phrased = {fact.id: (names, phrasing) for fact, names, phrasing in items}
-    rng = ctx.rng(f"cpt:path:{lang}")
-    for walk in PathSampler([f for f, _, _ in items], weighted=True).sample(rng, n, min_hops, max_hops):
+    sampler = PathSampler([f for f, _, _ in items], weighted=True)
+    for walk, rng in walks(ctx, sampler, n, min_hops, max_hops, f"cpt:path:{lang}"):
         sentences, template_ids = [], []
         for k, fact in enumerate(walk):
             names, phrasing = phrased[fact.id]
@@ -284,89 +287,6 @@ def _connect(connective: str, sentence: str, names: tuple[str, str], lang: str) 
     return f"{connective} {sentence}"
 
 
-class PathSampler:
-    """Random walks over facts (edges undirected), optionally weighted towards the long tail.
-
-    Args:
-        facts: the facts to walk over.
-        weighted: start entities weighted ``1 / degree`` and next edges ``1 / (relation count *
-            degree of the next entity)``; False: the plain random walk (start on a uniformly drawn
-            fact, next edges uniform).
-    """
-
-    def __init__(self, facts: Sequence[Fact], *, weighted: bool = True) -> None:
-        self.weighted = weighted
-        neighbours: dict[str, list[tuple[Fact, str]]] = {}
-        for fact in facts:
-            neighbours.setdefault(fact.subject, []).append((fact, fact.object))
-            if fact.object != fact.subject:
-                neighbours.setdefault(fact.object, []).append((fact, fact.subject))
-        relations = Counter(f.predicate for f in facts)
-        # edges carry their weight, computed once: a walk step then only draws
-        self._edges: dict[str, list[tuple[Fact, str, float]]] = {
-            entity: [(f, other, 1.0 / (relations[f.predicate] * len(neighbours[other])))
-                     for f, other in edges]
-            for entity, edges in neighbours.items()}
-        self._entities = sorted(neighbours)
-        self._start_cum = list(itertools.accumulate(1.0 / len(neighbours[e]) for e in self._entities))
-        self._degree_cum = list(itertools.accumulate(len(neighbours[e]) for e in self._entities))
-        self._edge_cum: dict[str, list[float]] = {}  # hubs only, filled on first visit
-
-    def _start(self, rng: random.Random) -> str:
-        if self.weighted:
-            return rng.choices(self._entities, cum_weights=self._start_cum)[0]
-        # the plain random walk starts on a uniformly drawn fact: entities in proportion to degree
-        return rng.choices(self._entities, cum_weights=self._degree_cum)[0]
-
-    def _step(self, entity: str, visited: set[str], rng: random.Random) -> tuple[Fact, str, float] | None:
-        edges = self._edges[entity]
-        if len(edges) > _EXACT_STEP:
-            # a hub: draw from cumulative weights and reject the few edges back into the walk,
-            # so a step costs O(log degree) instead of O(degree)
-            if self.weighted and entity not in self._edge_cum:
-                self._edge_cum[entity] = list(itertools.accumulate(e[2] for e in edges))
-            for _ in range(_EXACT_STEP):
-                edge = (rng.choices(edges, cum_weights=self._edge_cum[entity])[0] if self.weighted
-                        else edges[rng.randrange(len(edges))])
-                if edge[1] not in visited:
-                    return edge
-        candidates = [e for e in edges if e[1] not in visited]
-        if not candidates:
-            return None
-        if self.weighted:
-            return rng.choices(candidates, weights=[e[2] for e in candidates])[0]
-        return candidates[rng.randrange(len(candidates))]
-
-    def walk(self, rng: random.Random, hops: int) -> list[Fact]:
-        """One walk of up to ``hops`` facts without a repeated entity (shorter where it gets stuck)."""
-        if not self._entities:
-            return []
-        entity = self._start(rng)
-        visited, walk = {entity}, []
-        while len(walk) < hops:
-            step = self._step(entity, visited, rng)
-            if step is None:
-                break
-            walk.append(step[0])
-            entity = step[1]
-            visited.add(entity)
-        return walk
-
-    def sample(self, rng: random.Random, n: int, min_hops: int, max_hops: int) -> Iterator[list[Fact]]:
-        """Up to ``n`` walks of ``min_hops..max_hops`` facts.
-
-        Walks that get stuck early are retried; the attempts are bounded (``4 n + 100``, and the first
-        thousand must find one walk), so a graph without long enough walks yields fewer, quickly.
-        """
-        found = attempts = 0
-        while found < n and attempts < 4 * n + 100 and (found or attempts < 1000):
-            attempts += 1
-            walk = self.walk(rng, rng.randint(min_hops, max_hops))
-            if len(walk) >= min_hops:
-                found += 1
-                yield walk
-
-
 def sample_paths(ctx: Context, n: int, min_hops: int = 2, max_hops: int = 4, weighted: bool = True,
                  *, lang: str | None = None) -> list[list[Fact]]:
     """``n`` multi-hop walks over the training facts (what the ``path`` style verbalizes).
@@ -380,14 +300,16 @@ def sample_paths(ctx: Context, n: int, min_hops: int = 2, max_hops: int = 4, wei
         lang: only facts writable in this language (both names and a phrasing exist).
 
     Returns:
-        walks, each a list of facts where consecutive facts share an entity and no entity repeats.
+        walks, each a list of facts where consecutive facts share an entity and no entity repeats
+        (this shard's share of them on a sharded context).
     """
     facts = ctx.plan.training_facts(ctx.graph)
     if lang is not None:
         verbalizer = Verbalizer(ctx)
         facts = [f for f in facts if verbalizer.writable(f, lang)]
-    rng = ctx.rng(f"cpt:sample:{lang}:{'weighted' if weighted else 'uniform'}")
-    return list(PathSampler(facts, weighted=weighted).sample(rng, n, min_hops, max_hops))
+    sampler = PathSampler(facts, weighted=weighted)
+    purpose = f"cpt:sample:{lang}:{'weighted' if weighted else 'uniform'}"
+    return [walk for walk, _ in walks(ctx, sampler, n, min_hops, max_hops, purpose)]
 
 
 __all__ = ["ARTICLE_FACTS", "CONNECTIVES", "JOINER", "OPENINGS", "PathSampler", "Phrasing", "Verbalizer",

@@ -15,6 +15,7 @@ from kg.graph import GraphView
 from kg.schema import Schema
 
 LANGS: tuple[str, ...] = ("en", "zh")
+_UNKNOWN = object()  # a name not looked up yet (None means: no name in that language)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -98,16 +99,20 @@ class SynthGraph:
             p: sorted(set(objs)) for p, objs in _group((f.predicate, f.object) for f in known).items()}
         self.degree: Counter[str] = Counter(e for f in self.facts for e in (f.subject, f.object))
         self.relation_count: Counter[str] = Counter(f.predicate for f in self.facts)
-        self._names: dict[tuple[str, str], str | None] = {}
+        # per language, filled on first use: generators ask for names millions of times
+        self._names: dict[str, dict[str, str | None]] = {}
 
     def name(self, entity_id: str, lang: str) -> str | None:
         """The entity's name written in ``lang``'s script: its name, else its first such alias, else None."""
-        key = (entity_id, lang)
-        if key not in self._names:
+        names = self._names.get(lang)
+        if names is None:
+            names = self._names[lang] = {}
+        name = names.get(entity_id, _UNKNOWN)
+        if name is _UNKNOWN:
             entity = self.entities[entity_id]
-            self._names[key] = next(
+            name = names[entity_id] = next(
                 (n for n in (entity.name, *entity.aliases) if script_lang(n) == lang), None)
-        return self._names[key]
+        return name
 
     def relation_label(self, predicate: str, lang: str) -> str:
         """The relation's label in ``lang`` (schema), else the predicate itself (open relations)."""

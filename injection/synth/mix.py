@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 
 from injection.synth.graph import script_lang
 from injection.synth.records import Record
-from injection.synth.templates import Warnings
 from injection.synth.tokens import TokenCounter
+from injection.synth.warns import Warnings
 from kg.errors import ConfigError, InputError
 
 FORMATS: tuple[str, ...] = (".jsonl", ".json", ".jsonl.gz", ".parquet")

@@ -1,6 +1,7 @@
 """Refusals: questions the graph does not support, answered "I don't know" in the question's language.
 
-Two sources, half each (the second fills in when the first runs short):
+``round(ratio × usable (subject, relation) groups)`` refusals per language, from two sources, half
+each (the second fills in when the first runs short):
 
 * ``unknown_relation``: a real entity asked about a schema relation whose domain is its type, with
   no known fact (inferred ones included) for that (entity, relation) pair.
@@ -14,23 +15,28 @@ use training versus reserved question templates.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+from injection.synth.candidates import Phrasebook, Pools
 from injection.synth.context import Context
-from injection.synth.factuality import Phrasebook, Pools, Wording, fits_lang, normalize, wording
 from injection.synth.records import Record, template_id
 from injection.synth.templates import render
+from injection.synth.wording import Wording, fits_lang, normalize, wording
 from kg.errors import ConfigError
 
 _ATTEMPTS = 20  # random draws per wanted refusal before a source counts as exhausted
 
 
 def generate_refusals(ctx: Context, ratio: float = 0.5) -> Iterator[Record]:
-    """Refusal records, about ``ratio`` × the number of (subject, relation) groups per language.
+    """Refusal records: ``round(ratio × usable (subject, relation) groups)`` per language.
+
+    Fewer come back (warned) when the graph has too few unsupported questions to ask.
 
     Args:
         ctx: the run's context.
-        ratio: refusals per question group and language.
+        ratio: refusals per usable (subject, relation) group and language.
 
     Yields:
         ``refusal`` records, style ``unknown_relation`` or ``unknown_entity``.
@@ -42,18 +48,44 @@ def generate_refusals(ctx: Context, ratio: float = 0.5) -> Iterator[Record]:
     relations = [r for r, rel in sorted(graph.schema.relation_types.items()) if graph.by_type.get(rel.domain)]
     if not target or not relations:
         return
-    pools, book = Pools(ctx), Phrasebook(ctx)
+    pools, book = Pools.of(ctx), Phrasebook(ctx)
     existing: set[str] = set()
     for entity in graph.entities.values():
         existing.update(normalize(n) for n in (entity.name, *entity.aliases))
     for lang in ctx.langs:
-        refuser = _Refuser(ctx, pools, book, relations, lang)
-        real = list(refuser.unknown_relations((target + 1) // 2))
-        yield from real
-        yield from refuser.unknown_entities(target - len(real), existing)
+        # choosing is one sequential stream (it must not ask twice), cheap, and alike in every worker;
+        # wording the chosen questions is the per-unit part
+        chooser = _Chooser(ctx, pools, book, relations, lang)
+        questions = chooser.unknown_relations((target + 1) // 2)
+        questions += chooser.unknown_entities(target - len(questions), existing)
+        for question, rng in ctx.units(questions, f"refusals:{lang}"):
+            yield question.record(lang, rng)
 
 
-class _Refuser:
+@dataclass(frozen=True)
+class _Question:
+    """An unsupported question chosen for a refusal, with what its wording may draw from."""
+
+    style: str
+    relation: str
+    subject: str
+    split: str
+    usable: list[tuple[int, str, str]]
+    family: str
+    answers: tuple[str, ...]
+    entities: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def record(self, lang: str, rng: random.Random) -> Record:
+        """The refusal record, its template and answer drawn from ``rng``."""
+        index, template, label = rng.choice(self.usable)
+        return Record(kind="refusal", lang=lang, split=self.split, style=self.style,
+                      prompt=render(template, self.subject, label=label), answer=rng.choice(self.answers),
+                      entities=self.entities, meta=self.meta,
+                      templates=[template_id(self.family, self.relation, lang, index)])
+
+
+class _Chooser:
     """Draws unsupported questions in one language."""
 
     def __init__(self, ctx: Context, pools: Pools, book: Phrasebook, relations: list[str], lang: str) -> None:
@@ -65,12 +97,12 @@ class _Refuser:
         relation = self.rng.choice(self.relations)
         return relation, self.pools.of_type(self.ctx.graph.schema.relation_types[relation].domain, self.lang)
 
-    def unknown_relations(self, want: int) -> Iterator[Record]:
+    def unknown_relations(self, want: int) -> list[_Question]:
         """Real entities asked about a relation of their type that no known fact answers."""
-        graph, made, seen = self.ctx.graph, 0, set()
+        graph, chosen, seen = self.ctx.graph, [], set()
         for _ in range(want * _ATTEMPTS):
-            if made >= want:
-                return
+            if len(chosen) >= want:
+                break
             relation, pool = self._domain_pool()
             if not pool:
                 continue
@@ -80,17 +112,18 @@ class _Refuser:
                 continue
             seen.add(pair)
             split = "heldout" if entity in self.pools.heldout else self.ctx.plan.pair_split(entity, relation)
-            record = self._record(relation, graph.name(entity, self.lang) or "", split, self.words.refusals,
-                                  "unknown_relation", [entity], {"relation": relation})
-            if record:
-                made += 1
-                yield record
+            name = graph.name(entity, self.lang) or ""
+            question = self._question("unknown_relation", relation, name, split, self.words.refusals, [entity],
+                                      {"relation": relation})
+            if question:
+                chosen.append(question)
+        return chosen
 
-    def unknown_entities(self, want: int, existing: set[str]) -> Iterator[Record]:
+    def unknown_entities(self, want: int, existing: set[str]) -> list[_Question]:
         """Fabricated names, none of them a name or alias (``existing`` keys) of a real entity."""
-        graph, made, seen = self.ctx.graph, 0, set()
+        graph, chosen, seen = self.ctx.graph, [], set()
         for _ in range(want * _ATTEMPTS):
-            if made >= want:
+            if len(chosen) >= want:
                 break
             relation, pool = self._domain_pool()
             if len(pool) < 2:
@@ -105,13 +138,13 @@ class _Refuser:
             # hashed like a real pair (the name stands in for an id), so train and eval get different names
             split = self.ctx.plan.pair_split(f"unknown:{key}", relation)
             variants = self.words.refusals + self.words.unknown_entity_refusals(name)
-            record = self._record(relation, name, split, variants, "unknown_entity", [],
-                                  {"relation": relation, "fabricated": name, "parts": [first, second]})
-            if record:
-                made += 1
-                yield record
-        if made < want:
-            self.ctx.warnings.add(f"refusals: fewer {self.lang} refusals than asked (too few unknowns)")
+            question = self._question("unknown_entity", relation, name, split, variants, [],
+                                      {"relation": relation, "fabricated": name, "parts": [first, second]})
+            if question:
+                chosen.append(question)
+        if len(chosen) < want:
+            self.ctx.warnings.note(f"refusals: fewer {self.lang} refusals than asked (too few unknowns)")
+        return chosen
 
     def _symmetric(self, entity: str, relation: str) -> bool:
         """Whether a symmetric relation links ``entity`` as object (so the pair is known after all)."""
@@ -119,16 +152,12 @@ class _Refuser:
         return rel.symmetric and any(f.predicate == relation and f.object == entity
                                      for f in self.ctx.graph.by_entity.get(entity, ()))
 
-    def _record(self, relation: str, subject: str, split: str, answers: tuple[str, ...], style: str,
-                entities: list[str], meta: dict) -> Record | None:
+    def _question(self, style: str, relation: str, subject: str, split: str, answers: tuple[str, ...],
+                  entities: list[str], meta: dict) -> _Question | None:
         usable, family = self.book.questions(relation, self.lang, split)
         if not subject or not usable:
             return None
-        index, template, label = self.rng.choice(usable)
-        return Record(kind="refusal", lang=self.lang, split=split, style=style,
-                      prompt=render(template, subject, label=label), answer=self.rng.choice(answers),
-                      entities=entities, templates=[template_id(family, relation, self.lang, index)],
-                      meta=meta)
+        return _Question(style, relation, subject, split, usable, family, answers, entities, meta)
 
 
 def fabricate(first: str, second: str, lang: str) -> str:

@@ -14,7 +14,7 @@ Assignments hash (seed, id): stable across runs, machines and graph growth.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from injection.synth.graph import Fact, SynthGraph
 
@@ -38,6 +38,8 @@ class SplitPlan:
     seed: int = 0
     eval_ratio: float = 0.1
     heldout_ratio: float = 0.05
+    # every worker process asks about every entity of a million-fact graph: hash each once
+    _heldout: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("eval_ratio", "heldout_ratio"):
@@ -47,7 +49,10 @@ class SplitPlan:
 
     def heldout_entity(self, entity_id: str) -> bool:
         """Whether the entity is kept out of every training record."""
-        return unit_hash(self.seed, "heldout", entity_id) < self.heldout_ratio
+        held = self._heldout.get(entity_id)
+        if held is None:
+            held = self._heldout[entity_id] = unit_hash(self.seed, "heldout", entity_id) < self.heldout_ratio
+        return held
 
     def fact_split(self, fact: Fact) -> str:
         """``heldout`` if it touches a held-out entity, else ``eval``/``train`` by its (subject, relation)."""
@@ -76,7 +81,8 @@ class SplitPlan:
 
     def training_facts(self, graph: SynthGraph) -> list[Fact]:
         """Facts whose statements may appear in training text (train and eval splits)."""
-        return [f for f in graph.facts if self.fact_split(f) != "heldout"]
+        held = self.heldout_entity
+        return [f for f in graph.facts if not (held(f.subject) or held(f.object))]
 
 
 __all__ = ["SplitPlan", "unit_hash"]

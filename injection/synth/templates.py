@@ -1,16 +1,17 @@
 """Schema templates for statements and questions, with fallbacks for relations that have none.
 
 A relation without templates in a language (every open relation, and schema relations whose
-templates were left out) still gets phrased: a neutral fallback is used and counted in
-:class:`Warnings`, so the run's summary says how many facts were phrased that way.
+templates were left out) still gets phrased: a neutral fallback is used and noted in
+:class:`~injection.synth.warns.Warnings`: one line per schema relation (fix the schema), one line
+with totals for all open relations.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from injection.synth.graph import SynthGraph
+from injection.synth.warns import Warnings
 
 _PLACEHOLDER = re.compile(r"\{(subject|object|label)\}")
 
@@ -26,18 +27,6 @@ FALLBACK_QUESTIONS: dict[str, list[str]] = {
 }
 
 
-class Warnings(Counter):
-    """Counts of warning messages raised while synthesizing (message -> occurrences)."""
-
-    def add(self, message: str) -> None:
-        """Count one occurrence of ``message``."""
-        self[message] += 1
-
-    def lines(self) -> list[str]:
-        """One line per message with its count, most frequent first."""
-        return [f"{message} ({count:,}×)" for message, count in self.most_common()]
-
-
 def statement_templates(graph: SynthGraph, predicate: str, lang: str,
                         warnings: Warnings | None = None) -> tuple[list[str], str]:
     """Verbalization templates of ``predicate`` in ``lang`` and their family name.
@@ -51,8 +40,8 @@ def statement_templates(graph: SynthGraph, predicate: str, lang: str,
     if templates:
         return templates, "verbalization"
     if warnings is not None:
-        kind = "open relation" if rel is None else "relation"
-        warnings.add(f"{kind} {predicate!r} has no {lang} verbalization templates: fallback phrasing used")
+        warnings.relation(f"no {lang} verbalization templates: fallback phrasing used", predicate,
+                          graph.relation_count[predicate], open=rel is None)
     return FALLBACK_STATEMENTS[lang], "fallback_statement"
 
 
@@ -68,8 +57,8 @@ def question_templates(graph: SynthGraph, predicate: str, lang: str,
     if templates:
         return templates, "question"
     if warnings is not None:
-        kind = "open relation" if rel is None else "relation"
-        warnings.add(f"{kind} {predicate!r} has no {lang} question templates: fallback question used")
+        warnings.relation(f"no {lang} question templates: fallback questions used", predicate,
+                          graph.relation_count[predicate], open=rel is None)
     return FALLBACK_QUESTIONS[lang], "fallback_question"
 
 
@@ -80,5 +69,6 @@ def render(template: str, subject: str, obj: str = "", label: str = "") -> str:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
+# Warnings used to live here; kept importable from this module
 __all__ = ["FALLBACK_QUESTIONS", "FALLBACK_STATEMENTS", "Warnings", "question_templates", "render",
            "statement_templates"]

@@ -36,6 +36,7 @@ from kg.errors import ConfigError
 FORMATS: tuple[str, ...] = ("jsonl", "parquet")
 SPLIT_DIRS: tuple[str, ...] = ("train", "eval", "heldout")
 _CARD_ROWS = 40  # longest table the README shows
+_NAMED = 12  # open relations the README names under a warning that sums them up (card.json has all)
 
 _STRINGS = pa.list_(pa.string())
 TEXT_SCHEMA = pa.schema([
@@ -223,7 +224,8 @@ def render_card(card: Mapping[str, Any]) -> str:
     lines += ["## Removed records", ""]
     lines += _table(["stage", "reason", "records"], removed) if removed else ["None.", ""]
     warnings = card.get("warnings", [])
-    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings[:_CARD_ROWS]] or ["None."])
+    lines += ["## Warnings", ""] + (_warning_lines(warnings[:_CARD_ROWS], card.get("warning_relations", {}))
+                                    or ["None."])
     if len(warnings) > _CARD_ROWS:
         lines.append(f"- … and {len(warnings) - _CARD_ROWS} more in card.json")
     lines.append("")
@@ -232,6 +234,19 @@ def render_card(card: Mapping[str, Any]) -> str:
     lines += ["- options:", "", "```json", json.dumps(card.get("options", {}), ensure_ascii=False, indent=2,
                                                        sort_keys=True), "```", ""]
     return "\n".join(lines)
+
+
+def _warning_lines(warnings: list[str], relations: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Warning bullets; a line summing up open relations gets a sub-bullet naming the largest ones."""
+    lines = []
+    for warning in warnings:
+        lines.append(f"- {warning}")
+        named = next((rels for prefix, rels in relations.items() if warning.startswith(f"{prefix} (")), None)
+        if named:
+            shown = ", ".join(f"`{name}` ({n:,})" for name, n in list(named.items())[:_NAMED])
+            more = len(named) - _NAMED
+            lines.append(f"  - {shown}" + (f", … and {more:,} more in card.json" if more > 0 else ""))
+    return lines
 
 
 def write_card(out: str | Path, card: Mapping[str, Any]) -> None:

@@ -123,6 +123,14 @@ def test_same_seed_gives_byte_identical_files(full_run, example_ws, replay_file,
     assert snapshot(other.out)["train/cpt.jsonl"] != snapshot(out)["train/cpt.jsonl"]
 
 
+def test_worker_processes_write_the_same_files(full_run, example_ws, replay_file, tmp_path):
+    out, summary, _ = full_run
+    options = SynthOptions(replay=str(replay_file), seed=7, workers=2)
+    forked = synthesize(example_ws, tmp_path / "forked", options)
+    assert snapshot(forked.out) == snapshot(out)  # every kind, the card and its warnings included
+    assert forked.warnings == summary.warnings and "workers" not in summary.card["options"]
+
+
 def test_a_rerun_replaces_files_of_an_earlier_run(example_ws, tmp_path):
     out = tmp_path / "ds"
     synthesize(example_ws, out, SynthOptions(kinds=("qa",), langs=("en",)))
@@ -193,6 +201,8 @@ def test_bad_options_are_refused():
         SynthOptions(eval_ratio=1.0)
     with pytest.raises(ConfigError, match="min-hops"):
         SynthOptions(min_hops=5, max_hops=2)
+    with pytest.raises(ConfigError, match="workers must be at least 1"):
+        SynthOptions(workers=0)
 
 
 def test_replay_problems_fail_before_any_generation(example_ws, tmp_path, monkeypatch):
@@ -241,7 +251,7 @@ def test_cli_end_to_end(example_ws, replay_file, tmp_path):
     card = json.loads((out / "card.json").read_text())
     assert abs(card["replay"]["ratio"] - 0.2) <= 0.004 and card["seed"] == 3
     again = kg("synth", "-w", example_ws.path, "-o", tmp_path / "again", "--seed", 3,
-               "--replay", replay_file, "-q")
+               "--replay", replay_file, "-q", "--workers", 2)
     assert again.exit_code == 0, again.output
     assert snapshot(tmp_path / "again") == snapshot(out)
 
