@@ -28,13 +28,18 @@ example: install
 test: install
 	$(BIN)/python -m pytest tests
 
-bench-data:
+# PyKEEN (link-prediction baselines; its wheel also ships the Nations/Kinships/UMLS splits) installs
+# next to the pinned CPU torch without replacing it.
+bench-data: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[bench]"
 	command -v apt-get >/dev/null && (test -d /usr/share/wordnet || apt-get install -y -q wordnet-base) || true
 
 bench: install bench-data
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_stores.py
 	$(BIN)/python benchmarks/eval_extraction.py
+	$(BIN)/python benchmarks/bench_complete.py
+	$(BIN)/python benchmarks/bench_synth.py
 
 clean:
 	rm -rf $(WS) .pytest_cache

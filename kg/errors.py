@@ -57,3 +57,21 @@ class UnknownComponentError(KGError, ValueError):
 
     def __init__(self, kind: str, name: str, valid: list[str]) -> None:
         super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(valid))}")
+
+
+class GraphDataError(KGError, ValueError):
+    """A graph cannot be turned into link-prediction data (too small to split, unknown triples)."""
+
+    exit_code = 2
+
+
+class CheckpointError(KGError, ValueError):
+    """A model checkpoint is missing, unreadable, or was trained on a different graph."""
+
+    exit_code = 2
+
+
+class TrainingError(KGError, RuntimeError):
+    """Training diverged (NaN/inf loss); the last good checkpoint is kept."""
+
+    exit_code = 6
