@@ -81,7 +81,7 @@ LATENCY_CAPS: dict[str, int] = {
     # tdbloader slows with size: 2,100 facts/s at 100k, 1,450 at 300k (1M: > 11 min); every query
     # starts a JVM and takes 5-55 s at 300k
     "jena": 100_000,
-    # loads ~3,100 facts/s at 300k (1M: ~5.5 min), but 6 of the 13 library queries take 13-62 s each
+    # loads ~3,100 facts/s at 300k (1M: ~5.5 min), but 7 of the 13 library queries take 13-62 s each
     # at 300k and grow with the graph, so one pass at 1M is ~15 min
     "sparql": 100_000,
     # loads 1M in 20-45 s; queries take < 15 s at 1M
