@@ -3,14 +3,15 @@
 A relation without templates in a language (every open relation, and schema relations whose
 templates were left out) still gets phrased: a neutral fallback is used and noted in
 :class:`~injection.synth.warns.Warnings`: one line per schema relation (fix the schema), one line
-with totals for all open relations.
+with totals for all open relations. Fallbacks name the relation by its label, so a relation whose
+label is in another script is noted as left out of that language instead.
 """
 
 from __future__ import annotations
 
 import re
 
-from injection.synth.graph import SynthGraph
+from injection.synth.graph import SynthGraph, script_lang
 from injection.synth.warns import Warnings
 
 _PLACEHOLDER = re.compile(r"\{(subject|object|label)\}")
@@ -40,8 +41,8 @@ def statement_templates(graph: SynthGraph, predicate: str, lang: str,
     if templates:
         return templates, "verbalization"
     if warnings is not None:
-        warnings.relation(f"no {lang} verbalization templates: fallback phrasing used", predicate,
-                          graph.relation_count[predicate], open=rel is None)
+        _note_fallback(graph, predicate, lang, warnings,
+                       f"no {lang} verbalization templates: fallback phrasing used")
     return FALLBACK_STATEMENTS[lang], "fallback_statement"
 
 
@@ -57,9 +58,18 @@ def question_templates(graph: SynthGraph, predicate: str, lang: str,
     if templates:
         return templates, "question"
     if warnings is not None:
-        warnings.relation(f"no {lang} question templates: fallback questions used", predicate,
-                          graph.relation_count[predicate], open=rel is None)
+        _note_fallback(graph, predicate, lang, warnings,
+                       f"no {lang} question templates: fallback questions used")
     return FALLBACK_QUESTIONS[lang], "fallback_question"
+
+
+def _note_fallback(graph: SynthGraph, predicate: str, lang: str, warnings: Warnings, message: str) -> None:
+    # every fallback names the relation by its label: a label in another script (an open relation
+    # extracted from Chinese text, asked about in English) means its facts are left out instead
+    facts, is_open = graph.relation_count[predicate], predicate not in graph.schema.relation_types
+    if script_lang(graph.relation_label(predicate, lang)) not in (lang, None):
+        message = f"label not written in {lang}: facts left out of {lang} data"
+    warnings.relation(message, predicate, facts, open=is_open)
 
 
 def render(template: str, subject: str, obj: str = "", label: str = "") -> str:
