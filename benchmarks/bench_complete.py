@@ -199,7 +199,9 @@ def run_scaling(job: dict) -> dict:
     row = result.history[0]
     queries = 2 * len(data.train)
     steps_full = -(-queries // config.batch_size)
-    return {"facts": len(triples), "entities": n_ent, "mode": result.mode, "loss": result.loss,
+    # KGE models encode only each batch's entities; "full"/"sampled" describes graph encoders
+    mode = result.mode if result.model.uses_graph else "triples"
+    return {"facts": len(triples), "entities": n_ent, "mode": mode, "loss": result.loss,
             "steps": row["steps"], "steps_per_epoch": steps_full,
             "epoch_seconds": row["seconds"] * steps_full / row["steps"],
             "extrapolated": row["steps"] < steps_full,
