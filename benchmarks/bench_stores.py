@@ -105,6 +105,8 @@ def synthetic_view(n_facts: int, seed: int = 0) -> GraphView:
             "confidence": confidence,
             "evidence_count": pa.array(np.ones(n_facts, dtype=np.int64)),
             "batch": pa.array(["b1"] * n_facts),
+            "plausibility": pa.nulls(n_facts, pa.float64()),
+            "model": pa.nulls(n_facts, pa.string()),
         },
         schema=model.FACTS,
     )

@@ -162,7 +162,8 @@ def synthetic_graph(n_facts: int, seed: int = 0, n_open: int | None = None) -> G
                       "predicate": facts["predicate"], "object": facts["object"], "open": facts["open_any"],
                       "source": pa.array(["extracted"] * n), "confidence": pa.array(rng.random(n)),
                       "evidence_count": pa.array(np.ones(n, dtype=np.int64)),
-                      "batch": pa.array(["b1"] * n)}, schema=model.FACTS)
+                      "batch": pa.array(["b1"] * n), "plausibility": pa.nulls(n, pa.float64()),
+                      "model": pa.nulls(n, pa.string())}, schema=model.FACTS)
     empty = GraphView.empty()
     return GraphView(documents=empty.documents, entities=entities, facts=facts, evidence=empty.evidence,
                      mentions=empty.mentions)

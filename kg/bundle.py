@@ -12,14 +12,18 @@ manifest does not list is debris of a killed commit and is removed on open.
 
 Liveness: a document is live if its last event (added in a batch, or tombstoned in a later one) is
 an add; its mentions and evidence count only from the batch that added it last. A fact is live while
-some live evidence supports it; evidence without a document (inferred facts) is always live. Entities are merged across
-batches by id (aliases unioned) and are live while a live mention or fact refers to them.
+some live evidence supports it. Evidence without a document (an inferred fact) is live unless its
+batch was retracted (``retractions``) and as long as no document supports the same fact: a fact read
+from text is extracted, whatever a model proposed. Plausibility scores (``scores``) count from live
+batches, the latest per fact. Entities are merged across batches by id (aliases unioned) and are live
+while a live mention or fact refers to them.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -165,18 +169,107 @@ class Bundle:
             merged[row["id"]] = row
         return merged
 
+    def retracted_batches(self) -> set[str]:
+        """Ids of batches withdrawn as a whole (their inferred facts and scores no longer count)."""
+        return set(self.read("retractions").column("retracted").to_pylist())
+
     def view(self) -> GraphView:
-        """The live graph: what every store projection loads."""
+        """The live graph: what every store projection loads.
+
+        Its ``evidence`` holds document evidence only; inferred facts appear in ``facts`` (with
+        ``evidence_count`` 0), not as evidence.
+        """
         documents = self.live_table("documents")
         mentions = self.live_table("mentions")
         evidence = self.live_table("evidence")
-        facts = aggregate_facts(evidence)
+        retracted = pa.array(sorted(self.retracted_batches()), pa.string())
+        by_document = pc.is_valid(evidence["doc_id"])
+        inferred = evidence.filter(pc.and_(pc.invert(by_document),
+                                           pc.invert(pc.is_in(evidence["batch"], value_set=retracted))))
+        evidence = evidence.filter(by_document)
+        scores = self.read("scores")
+        scores = scores.filter(pc.invert(pc.is_in(scores["batch"], value_set=retracted)))
+        facts = merge_facts(aggregate_facts(evidence), inferred, scores)
         used = set(mentions["entity_id"].to_pylist()) | set(facts["subject"].to_pylist()) | \
             set(facts["object"].to_pylist())
         entities = [row for eid, row in sorted(self.entity_rows().items()) if eid in used]
         return GraphView(documents=documents,
                          entities=pa.Table.from_pylist(entities, schema=model.ENTITIES),
                          facts=facts, evidence=evidence, mentions=mentions)
+
+
+def inferred_tables(batch: str, model_name: str, proposals: Iterable[Mapping], scores: Mapping[str, float],
+                    retracted: Iterable[str] = ()) -> dict[str, pa.Table]:
+    """Bundle tables of one link-prediction batch (see :mod:`kg.model` for how they are read).
+
+    Args:
+        batch: the batch id.
+        model_name: ``name@version`` of the model, recorded on every row.
+        proposals: inferred facts: dicts with ``subject``, ``predicate``, ``object`` (entity ids /
+            relation), ``open`` and ``score`` (calibrated probability).
+        scores: fact id -> plausibility of existing facts.
+        retracted: earlier batches this one withdraws.
+    """
+    from kg.ids import fact_id
+
+    evidence = [{"fact_id": fact_id(p["subject"], p["predicate"], p["object"]), "subject": p["subject"],
+                 "predicate": p["predicate"], "object": p["object"], "open": bool(p.get("open")),
+                 "source": "inferred", "extractor": model_name, "confidence": round(float(p["score"]), 6),
+                 "batch": batch} for p in proposals]
+    return {
+        "evidence": pa.Table.from_pylist(evidence, schema=model.EVIDENCE),
+        "scores": pa.table({"fact_id": pa.array(list(scores), pa.string()),
+                            "plausibility": pa.array([round(float(v), 6) for v in scores.values()], pa.float64()),
+                            "model": pa.array([model_name] * len(scores), pa.string()),
+                            "batch": pa.array([batch] * len(scores), pa.string())}, schema=model.SCORES),
+        "retractions": pa.Table.from_pylist([{"retracted": b, "batch": batch} for b in retracted],
+                                            schema=model.RETRACTIONS),
+    }
+
+
+def _latest(table: pa.Table, key: str) -> pa.Table:
+    """The last row per ``key`` in batch order (batch ids sort in commit order)."""
+    if table.num_rows == 0:
+        return table
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending"), ("batch", "descending")])
+    table = table.take(order)
+    keys = table[key].to_pylist()
+    first = [i for i, k in enumerate(keys) if i == 0 or keys[i - 1] != k]
+    return table.take(pa.array(first, pa.int64()))
+
+
+def merge_facts(facts: pa.Table, inferred: pa.Table, scores: pa.Table) -> pa.Table:
+    """Facts read from documents, plus inferred facts no document supports, with their scores.
+
+    Args:
+        facts: :func:`aggregate_facts` of document evidence.
+        inferred: live evidence rows without a document (``extractor`` is the model, ``confidence``
+            its calibrated score); the latest row per fact counts.
+        scores: live ``scores`` rows; the latest per fact gives ``plausibility`` and ``model``.
+    """
+    inferred = _latest(inferred, "fact_id")
+    inferred = inferred.filter(pc.invert(pc.is_in(inferred["fact_id"], value_set=facts["id"])))
+    if inferred.num_rows:
+        is_model = pc.equal(inferred["source"], "inferred")
+        facts = pa.concat_tables([facts, pa.table({
+            "id": inferred["fact_id"], "subject": inferred["subject"], "predicate": inferred["predicate"],
+            "object": inferred["object"], "open": inferred["open"], "source": inferred["source"],
+            "confidence": inferred["confidence"],
+            "evidence_count": pa.array([0] * inferred.num_rows, pa.int64()), "batch": inferred["batch"],
+            # a model's proposal carries its score; other evidence without a document is not scored
+            "plausibility": pc.if_else(is_model, inferred["confidence"], pa.scalar(None, pa.float64())),
+            "model": pc.if_else(is_model, inferred["extractor"], pa.scalar(None, pa.string())),
+        }, schema=model.FACTS)]).sort_by("id")
+    scores = _latest(scores, "fact_id")
+    if scores.num_rows == 0 or facts.num_rows == 0:
+        return facts
+    # a scored fact takes the score; an inferred one keeps its own unless rescored later
+    index = pc.index_in(facts["id"], value_set=scores["fact_id"])
+    scored = pc.is_valid(index)
+    for column in ("plausibility", "model"):
+        values = pc.if_else(scored, scores[column].take(index), facts[column])
+        facts = facts.set_column(facts.schema.get_field_index(column), column, values)
+    return facts
 
 
 def aggregate_facts(evidence: pa.Table) -> pa.Table:
@@ -194,11 +287,12 @@ def aggregate_facts(evidence: pa.Table) -> pa.Table:
         ("source", "first"), ("log_miss", "sum"), ("fact_id", "count"), ("batch", "min"),
     ])
     confidence = pc.subtract(pa.scalar(1.0), pc.exp(grouped["log_miss_sum"]))
+    nulls = pa.nulls(grouped.num_rows)
     facts = pa.table({
         "id": grouped["fact_id"], "subject": grouped["subject_first"],
         "predicate": grouped["predicate_first"], "object": grouped["object_first"],
         "open": grouped["open_first"], "source": grouped["source_first"],
         "confidence": pc.round(confidence, 6), "evidence_count": grouped["fact_id_count"],
-        "batch": grouped["batch_min"],
+        "batch": grouped["batch_min"], "plausibility": nulls.cast(pa.float64()), "model": nulls.cast(pa.string()),
     }, schema=model.FACTS)
     return facts.sort_by("id")

@@ -505,6 +505,114 @@ def _print_synth_summary(summary) -> None:
     out.print(f"wrote {files}  ({summary.seconds:.1f}s)", highlight=False)
 
 
+_ModelOptOpt = Annotated[list[str], typer.Option(
+    "--model-opt", help="Model constructor argument name=value (repeatable), e.g. dim=200.")]
+
+
+@app.command()
+def complete(
+    workspace: WorkspaceOpt = Path("ws"),
+    model: Annotated[str, typer.Option(help="complex, distmult, rotate, transe or rgcn.")] = "complex",
+    model_opt: _ModelOptOpt = [],  # noqa: B006
+    epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping on validation MRR).")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 … (default: CUDA when present).")] = None,
+    retrain: Annotated[bool, typer.Option(help="Train from scratch even if a trained model exists.")] = False,
+    evaluate: Annotated[bool, typer.Option(
+        "--evaluate", help="Print filtered MRR/Hits@k on the test split and write nothing.")] = False,
+    top_k: Annotated[int, typer.Option(help="Most new facts per relation.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Lowest calibrated score of a new fact.")] = 0.7,
+    relation: Annotated[list[str], typer.Option(help="Propose facts for this relation (repeatable).")] = [],  # noqa: B006
+    open_relations: Annotated[bool, typer.Option(help="Also propose facts for open (verb) relations.")] = False,
+    candidates: Annotated[str, typer.Option(help="Candidate heads/tails: observed, typed or all.")] = "observed",
+    calibration: Annotated[str, typer.Option(help="platt, isotonic, temperature or identity.")] = "platt",
+    keep_previous: Annotated[bool, typer.Option(help="Keep earlier runs' inferred facts.")] = False,
+    remove: Annotated[str | None, typer.Option(
+        help="Remove a batch of inferred facts (or 'all') instead of running; see --list.")] = None,
+    list_batches: Annotated[bool, typer.Option("--list", help="List the batches of inferred facts.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Score every fact with a GNN link predictor and add the missing facts it is confident about."""
+    from gnn.complete import complete as run_complete
+    from gnn.complete import completion_batches, remove_batch, train_or_load
+    from gnn.training import TrainConfig
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open()
+        if list_batches:
+            batches = completion_batches(ws.bundle)
+            out.print("\n".join(batches) if batches else "no batches of inferred facts")
+            return
+        ws.lock()
+        try:
+            if remove is not None:
+                record, removed = remove_batch(ws, remove)
+                out.print(f"removed the inferred facts and scores of {', '.join(removed)} (batch {record})")
+                return
+            config = TrainConfig(model=model, model_kwargs=_parse_params(model_opt), epochs=epochs, seed=seed,
+                                 device=device)
+            trained = train_or_load(ws, config, retrain=retrain, progress=not quiet, calibration=calibration)
+            if evaluate:
+                _print_metrics(ws, trained)
+                return
+            options = {"k": top_k, "threshold": threshold, "relations": relation, "open_relations": open_relations,
+                           "candidates": candidates, "keep_previous": keep_previous, "trained": trained}
+            if quiet:
+                summary = run_complete(ws, **options)
+            else:
+                bar, update = _progress_bar()
+                with bar:
+                    summary = run_complete(ws, on_stage=update, **options)
+        finally:
+            ws.unlock()
+    except KGError as exc:
+        _fail(exc)
+    _print_completion(summary)
+
+
+def _print_metrics(ws, trained) -> None:
+    from gnn.evaluation import evaluate
+    from gnn.training import random_baseline_mrr
+
+    data, model, _, result = trained
+    metrics = evaluate(model, data, "test")
+    out.print(f"kg complete --evaluate → {ws.path}: filtered ranks on the test split, model {model.spec.get('name')}",
+              highlight=False)
+    table = Table()
+    for column in ("scope", "queries", "MRR", "Hits@1", "Hits@3", "Hits@10"):
+        table.add_column(column, justify="left" if column == "scope" else "right")
+    for row in metrics.rows():
+        table.add_row(escape(str(row["scope"])), str(row["count"]),
+                      *(f"{row[key]:.3f}" for key in ("mrr", "hits@1", "hits@3", "hits@10")))
+    out.print(table)
+    trained_how = "loaded" if result is None else f"trained {result.epochs_run} epochs (best {result.best_epoch})"
+    out.print(f"random ranking MRR ≈ {random_baseline_mrr(data.num_entities):.3f}; model {trained_how}; "
+              f"{data.num_entities:,} entities, {data.num_relations} relations, "
+              f"{len(data.train):,}/{len(data.valid):,}/{len(data.test):,} train/valid/test facts", highlight=False)
+
+
+def _print_completion(summary) -> None:
+    total = sum(summary.proposed.values())
+    out.print(f"kg complete → batch {summary.batch}, model {summary.model}", highlight=False)
+    if total:
+        table = Table()
+        table.add_column("relation")
+        table.add_column("new facts", justify="right")
+        for relation, count in sorted(summary.proposed.items(), key=lambda item: (-item[1], item[0])):
+            if count:
+                table.add_row(escape(relation), str(count))
+        out.print(table)
+        for subject, predicate, obj, score in summary.best:
+            out.print(escape(f"  ({subject}) -[{predicate}]-> ({obj})  p={score:.2f}"), highlight=False)
+    else:
+        out.print(f"no new fact scored {summary.threshold} or more in {len(summary.proposed)} relation(s); "
+                  "lower --threshold, or add --open-relations / --relation NAME", highlight=False)
+    replaced = f"; replaced the inferred facts of {', '.join(summary.replaced)}" if summary.replaced else ""
+    out.print(f"scored {summary.scored:,} facts, added {total:,} inferred facts{replaced}; stores: {summary.stores}",
+              highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point used by ``python -m kg``."""
     app()

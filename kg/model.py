@@ -10,7 +10,14 @@ Table contract (one Parquet file per table per batch in the bundle):
 * ``entities``: canonical entities (merged across batches by id; aliases are unioned).
 * ``evidence``: one row per (fact, supporting sentence). A fact is live while at least one evidence
   row from a live (non-retracted) document supports it, or when its source is not ``extracted``.
-* ``facts``: the aggregated view of ``evidence`` (one row per fact id) that stores load.
+* ``facts``: the aggregated view of ``evidence`` (one row per fact id) that stores load, with the
+  latest live ``plausibility`` score and the ``model`` that gave it (null until ``kg complete`` ran).
+* ``scores``: plausibility of facts from a link predictor (``kg complete``); the latest live row wins.
+* ``retractions``: batches withdrawn as a whole (``kg complete --remove BATCH``): their inferred facts
+  and scores no longer count.
+
+Inferred facts (``kg complete``) are evidence rows without a document: ``source`` is ``inferred``,
+``extractor`` names the model (``name@version``) and ``confidence`` is its calibrated score.
 """
 
 from __future__ import annotations
@@ -117,10 +124,15 @@ FACTS = pa.schema([
     ("id", pa.string()), ("subject", pa.string()), ("predicate", pa.string()),
     ("object", pa.string()), ("open", pa.bool_()), ("source", pa.string()),
     ("confidence", pa.float64()), ("evidence_count", pa.int64()), ("batch", pa.string()),
+    ("plausibility", pa.float64()), ("model", pa.string()),
 ])
 TOMBSTONES = pa.schema([("doc_id", pa.string()), ("batch", pa.string())])
+SCORES = pa.schema([
+    ("fact_id", pa.string()), ("plausibility", pa.float64()), ("model", pa.string()), ("batch", pa.string()),
+])
+RETRACTIONS = pa.schema([("retracted", pa.string()), ("batch", pa.string())])
 
 TABLES: dict[str, pa.Schema] = {
     "documents": DOCUMENTS, "mentions": MENTIONS, "entities": ENTITIES,
-    "evidence": EVIDENCE, "tombstones": TOMBSTONES,
+    "evidence": EVIDENCE, "tombstones": TOMBSTONES, "scores": SCORES, "retractions": RETRACTIONS,
 }

@@ -16,6 +16,7 @@ fact                            the triple itself (``<s> <p> <o>``) **plus** its
                                 ``B fact/<id>``: ``a rdf:Statement; rdf:subject/predicate/object``,
                                 ``kg:confidence`` (xsd:double), ``kg:source``, ``kg:batch``,
                                 ``kg:evidenceCount`` (xsd:integer), ``kg:open`` (xsd:boolean),
+                                ``kg:plausibility`` (xsd:double) and ``kg:model`` once scored,
                                 ``prov:wasDerivedFrom`` each supporting document, ``kg:evidence`` each
                                 evidence node
 evidence                        ``B evidence/<fact~doc~sentence~start~end~extractor>`` — ``a kg:Evidence;
@@ -67,6 +68,8 @@ VOCAB_DATATYPE_PROPERTIES = {
     "batch": "string",
     "evidenceCount": "integer",
     "open": "boolean",
+    "plausibility": "double",
+    "model": "string",
     "lang": "string",
     "sentenceIndex": "integer",
     "start": "integer",
@@ -267,6 +270,8 @@ class RdfMapping:
             _line(fact, _iri_const(kg + "batch"), _literal(batch.column("batch"))),
             _line(fact, _iri_const(kg + "evidenceCount"), _typed(batch.column("evidence_count"), "integer")),
             _line(fact, _iri_const(kg + "open"), _typed(is_open, "boolean")),
+            _line(fact, _iri_const(kg + "plausibility"), _double(batch.column("plausibility"))),
+            _line(fact, _iri_const(kg + "model"), _literal(batch.column("model"))),
         ]
 
     def _evidence_lines(self, batch: pa.RecordBatch) -> list[pa.Array]:

@@ -152,6 +152,8 @@ def arrow_tables(view: GraphView, missing_subject: SubjectLookup | None = None) 
                 "confidence": facts.column("confidence"),
                 "evidence_count": facts.column("evidence_count"),
                 "batch": facts.column("batch"),
+                "plausibility": facts.column("plausibility"),
+                "model": facts.column("model"),
             }
         ),
         # Same key as the upsert MERGE, so a repeated mention row is one relationship either way.

@@ -16,8 +16,9 @@ Node tables:
 Relationship tables:
 
 * ``RELATION(FROM Entity TO Entity, id, predicate, open BOOL, source, confidence DOUBLE,
-  evidence_count INT64, batch)`` — one per fact; ``id`` is the fact id, ``open`` marks an open relation
-  (verb lemma) as opposed to a schema relation type, ``source`` is extracted | inferred | imported.
+  evidence_count INT64, batch, plausibility DOUBLE, model)`` — one per fact; ``id`` is the fact id,
+  ``open`` marks an open relation (verb lemma) as opposed to a schema relation type, ``source`` is
+  extracted | inferred | imported; ``plausibility`` and ``model`` are set once ``kg complete`` scored it.
 * ``MENTIONED_IN(FROM Entity TO Document, sentence, start_char, end_char, text)`` — resolved mentions.
 * ``FROM_DOCUMENT(FROM Evidence TO Document)`` — where an evidence sentence was read.
 * ``ABOUT(FROM Evidence TO Entity)`` — the subject of the fact the evidence supports, so the evidence of
@@ -65,7 +66,7 @@ NODE_TABLES: dict[str, str] = {
 }
 REL_TABLES: dict[str, str] = {
     "RELATION": "FROM Entity TO Entity, id STRING, predicate STRING, open BOOLEAN, source STRING, "
-    "confidence DOUBLE, evidence_count INT64, batch STRING",
+    "confidence DOUBLE, evidence_count INT64, batch STRING, plausibility DOUBLE, model STRING",
     "MENTIONED_IN": "FROM Entity TO Document, sentence INT64, start_char INT64, end_char INT64, text STRING",
     "FROM_DOCUMENT": "FROM Evidence TO Document",
     "ABOUT": "FROM Evidence TO Entity",
@@ -80,7 +81,8 @@ _UPSERT: dict[str, str] = {
     "d.title = title, d.text = text, d.batch = batch",
     "RELATION": "LOAD FROM $rows MATCH (s:Entity {id: subject}), (o:Entity {id: object}) "
     "MERGE (s)-[r:RELATION {id: id}]->(o) SET r.predicate = predicate, r.open = open, "
-    "r.source = source, r.confidence = confidence, r.evidence_count = evidence_count, r.batch = batch",
+    "r.source = source, r.confidence = confidence, r.evidence_count = evidence_count, r.batch = batch, "
+    "r.plausibility = plausibility, r.model = model",
     "Evidence": "LOAD FROM $rows MERGE (v:Evidence {id: id}) SET v.fact_id = fact_id, v.doc_id = doc_id, "
     "v.sentence = sentence, v.start_char = start_char, v.end_char = end_char, v.text = text, "
     "v.extractor = extractor, v.confidence = confidence",

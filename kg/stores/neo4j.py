@@ -67,7 +67,8 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
     "Evidence": (
         "id", "fact_id", "doc_id", "sentence", "start_char", "end_char", "text", "extractor", "confidence",
     ),
-    "RELATION": ("id", "predicate", "open", "source", "confidence", "evidence_count", "batch"),
+    "RELATION": ("id", "predicate", "open", "source", "confidence", "evidence_count", "batch", "plausibility",
+                 "model"),
     "MENTIONED_IN": ("sentence", "start_char", "end_char", "text"),
     "FROM_DOCUMENT": (),
     "ABOUT": (),
@@ -91,7 +92,7 @@ _UPSERT: dict[str, str] = {
     "RELATION": "UNWIND $rows AS row MATCH (s:Entity {id: row.from}), (o:Entity {id: row.to}) "
     "MERGE (s)-[r:RELATION {id: row.id}]->(o) SET r.predicate = row.predicate, r.open = row.open, "
     "r.source = row.source, r.confidence = row.confidence, r.evidence_count = row.evidence_count, "
-    "r.batch = row.batch",
+    "r.batch = row.batch, r.plausibility = row.plausibility, r.model = row.model",
     "Evidence": "UNWIND $rows AS row MERGE (v:Evidence {id: row.id}) SET v.fact_id = row.fact_id, "
     "v.doc_id = row.doc_id, v.sentence = row.sentence, v.start_char = row.start_char, "
     "v.end_char = row.end_char, v.text = row.text, v.extractor = row.extractor, "
@@ -113,7 +114,8 @@ _CREATE: dict[str, str] = {
     "title: row.title, text: row.text, batch: row.batch})",
     "RELATION": "UNWIND $rows AS row MATCH (s:Entity {id: row.from}), (o:Entity {id: row.to}) "
     "CREATE (s)-[r:RELATION {id: row.id, predicate: row.predicate, open: row.open, source: row.source, "
-    "confidence: row.confidence, evidence_count: row.evidence_count, batch: row.batch}]->(o)",
+    "confidence: row.confidence, evidence_count: row.evidence_count, batch: row.batch, "
+    "plausibility: row.plausibility, model: row.model}]->(o)",
     "Evidence": "UNWIND $rows AS row CREATE (v:Evidence {id: row.id, fact_id: row.fact_id, "
     "doc_id: row.doc_id, sentence: row.sentence, start_char: row.start_char, end_char: row.end_char, "
     "text: row.text, extractor: row.extractor, confidence: row.confidence})",

@@ -397,7 +397,7 @@ def replaced_predicates(mapping: RdfMapping) -> dict[str, frozenset[str]]:
         "document": frozenset({rdf_type, RDFS + "label", kg + "source", kg + "lang", kg + "batch"}),
         "fact": frozenset(
             {rdf_type, RDF + "subject", RDF + "predicate", RDF + "object"}
-            | {kg + p for p in ("confidence", "source", "batch", "evidenceCount", "open")}
+            | {kg + p for p in ("confidence", "source", "batch", "evidenceCount", "open", "plausibility", "model")}
         ),
         "evidence": frozenset(
             {rdf_type}

@@ -28,7 +28,7 @@ HEADERS = {
     ],
     "rels-RELATION.csv": [
         ":START_ID(Entity)", ":END_ID(Entity)", ":TYPE", "id", "predicate", "open:boolean", "source",
-        "confidence:double", "evidence_count:long", "batch",
+        "confidence:double", "evidence_count:long", "batch", "plausibility:double", "model",
     ],
     "rels-MENTIONED_IN.csv": [
         ":START_ID(Entity)", ":END_ID(Document)", ":TYPE", "sentence:long", "start_char:long",

@@ -1,13 +1,14 @@
 """The analysts' query library (queries/, kg/queries.py): every query on every store, and header/param errors.
 
 The example corpus is built once for the module, then grown by a second build (one new document, batch
-b000002) and by inferred facts of a third batch (b000003, as link prediction will add them), so batch,
-source and contradiction queries have something to find. Every query runs on every backend in
+b000002) and by a third batch (b000003) of inferred facts and plausibility scores written through the
+bundle the way ``kg complete`` writes them, so batch, source, plausibility and contradiction queries have
+something to find. Every query runs on every backend in
 :data:`BACKENDS`; results must be real (known entities, types, sentences) and the same on each backend.
 
 Each entry of :data:`BACKENDS` opens a store holding the workspace's graph: the embedded stores are the
 workspace's own; the server backends (Neo4j over Bolt on ArcadeDB, Jena TDB2, the Oxigraph HTTP
-endpoint) are filled from the bundle the way ``kg sync`` does, plus the inferred facts.
+endpoint) are filled from the bundle the way ``kg sync`` does.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 import pytest
 
 from kg.errors import ConfigError, QueryError, UnknownComponentError
-from kg.graph import GraphView
-from kg.ids import fact_id
+from kg.bundle import inferred_tables
 from kg.queries import (
     REQUIRED,
     LibraryQuery,
@@ -37,7 +37,7 @@ from kg.queries import (
 )
 from kg.schema import load_schema
 from kg.stores.base import Store
-from kg.sync import open_store
+from kg.sync import open_store, sync_stores
 from kg.workspace import Workspace
 from tests.conftest import EXAMPLES
 
@@ -49,11 +49,14 @@ NEW_DOCUMENT = (
 )
 INFERRED = [("Jack Ma", "born_in", "Zhejiang"), ("Tim Cook", "educated_at", "Stanford University")]
 
+MODEL = "test-model@1"
+"""The model name on the inferred facts and scores of batch b000003."""
+
+
 def _filled(ws: Workspace, store: Store) -> Store:
-    """``store`` holding the bundle's graph and the inferred facts, as ``kg sync`` would leave it."""
+    """``store`` holding the bundle's graph, as ``kg sync`` would leave it."""
     store.open()
     store.load(ws.bundle.view())
-    store.upsert(inferred_view(ws))
     return store
 
 
@@ -103,22 +106,23 @@ def ws(tmp_path_factory) -> Workspace:
     build(workspace, [corpus])  # b000001
     (corpus / "en" / "nordlys.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
     build(workspace, [corpus])  # b000002: one new document
-    # Stores require a document for every evidence row, so inferred facts (which cite none) cannot
-    # travel through the bundle yet; they are upserted into the stores as facts without evidence.
-    for kind in ("graph", "rdf"):
-        with open_store(workspace, kind) as store:
-            store.upsert(inferred_view(workspace))
+    commit_inferred(workspace)  # b000003: inferred facts and scores
+    sync_stores(workspace)
     return workspace
 
 
-def inferred_view(ws: Workspace) -> GraphView:
-    """The inferred facts of :data:`INFERRED` in the batch after the bundle's last one."""
+def commit_inferred(ws: Workspace) -> None:
+    """Commit :data:`INFERRED` (score 0.7) and a plausibility for every fact, as ``kg complete`` does.
+
+    Plausibilities are spread over [0, 1) by fact id, so some facts fall below any threshold.
+    """
     ids = {row["name"]: eid for eid, row in ws.bundle.entity_rows().items()}
     batch = ws.bundle.next_batch_id()
-    return GraphView.from_pylist(facts=[
-        {"id": fact_id(ids[s], p, ids[o]), "subject": ids[s], "predicate": p, "object": ids[o], "open": False,
-         "source": "inferred", "confidence": 0.7, "evidence_count": 0, "batch": batch}
-        for s, p, o in INFERRED])
+    proposals = [{"subject": ids[s], "predicate": p, "object": ids[o], "open": False, "score": 0.7}
+                 for s, p, o in INFERRED]
+    fact_ids = ws.bundle.view().facts["id"].to_pylist()
+    scores = {fid: (int(fid.split(":")[1], 16) % 1000) / 1000 for fid in fact_ids}
+    ws.bundle.commit(batch, inferred_tables(batch, MODEL, proposals, scores))
 
 
 class Stores(dict):
@@ -171,7 +175,7 @@ def run(library, stores, schema, backend: str, name: str, **params: Any) -> list
 ALL_QUERIES = {
     "entity_profile", "neighbours", "paths", "fact_evidence", "top_entities", "document_facts",
     "facts_by_source", "contradictions", "orphans", "relation_counts", "entities_by_alias", "batch_facts",
-    "batch_entities",
+    "batch_entities", "implausible_facts",
 }
 
 
@@ -280,12 +284,23 @@ def test_document_facts(library, stores, schema, backend):
 def test_facts_by_source(library, stores, schema, backend):
     inferred = run(library, stores, schema, backend, "facts_by_source")
     assert {(r["subject"], r["predicate"], r["object"]) for r in inferred} == set(INFERRED)
-    assert {(r["source"], r["confidence"], r["batch"]) for r in inferred} == {("inferred", 0.7, "b000003")}
+    assert {(r["source"], r["confidence"], r["batch"], r["model"]) for r in inferred} == \
+        {("inferred", 0.7, "b000003", MODEL)}
     extracted = run(library, stores, schema, backend, "facts_by_source", fact_source="extracted",
                     limit=100_000)
     assert extracted and {r["source"] for r in extracted} == {"extracted"}
     counts = run(library, stores, schema, backend, "relation_counts", fact_source="extracted")
     assert len(extracted) == sum(r["facts"] for r in counts)
+
+
+def test_implausible_facts(library, ws, stores, schema, backend):
+    rows = run(library, stores, schema, backend, "implausible_facts", max_plausibility=0.25, limit=100_000)
+    facts = ws.bundle.view().facts.to_pylist()
+    expected = sorted(f["plausibility"] for f in facts if f["source"] != "inferred" and f["plausibility"] < 0.25)
+    assert rows and [r["plausibility"] for r in rows] == expected  # least plausible first
+    assert {r["model"] for r in rows} == {MODEL}
+    only = run(library, stores, schema, backend, "implausible_facts", max_plausibility=0.25, relation="located_in")
+    assert only and {r["predicate"] for r in only} == {"located_in"} and len(only) < len(rows)
 
 
 def test_contradictions_from_schema_functional_relations(library, stores, schema, backend):
@@ -363,6 +378,7 @@ AGREEMENT_CASES = [
     ("entities_by_alias", {"alias": "a", "exact": False, "limit": 1000}),
     ("batch_facts", {"batch_id": "b000002"}),
     ("batch_entities", {"batch_id": "b000001", "limit": 100_000}),
+    ("implausible_facts", {"max_plausibility": 0.3, "limit": 100_000}),
 ]
 
 
@@ -386,7 +402,6 @@ def test_sparql_prefixes_follow_the_store_base_iri(request, library, ws, stores,
 
     with OxigraphStore(base_iri="https://other.example.net/graph#") as other:
         other.load(ws.bundle.view())
-        other.upsert(inferred_view(ws))
         for name, params in (("relation_counts", {}), ("neighbours", {"entity": "Tencent"})):
             moved = execute(library.get(name), other, params, schema=schema)
             assert moved.rows and moved.rows == execute(library.get(name), stores.open("oxigraph", request), params,
