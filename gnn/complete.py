@@ -119,7 +119,7 @@ class CompletionSummary:
     batch: str
     model: str
     scored: int
-    threshold: float = 0.5
+    threshold: float = 0.7
     proposed: dict[str, int] = field(default_factory=dict)
     best: list[tuple[str, str, str, float]] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -127,7 +127,7 @@ class CompletionSummary:
     train: TrainResult | None = None
 
 
-def complete(ws, config: TrainConfig | None = None, *, k: int = 10, threshold: float = 0.5,
+def complete(ws, config: TrainConfig | None = None, *, k: int = 10, threshold: float = 0.7,
              relations: Sequence[str] | None = None, open_relations: bool = False, candidates: str = "observed",
              calibration: str = "platt", retrain: bool = False, keep_previous: bool = False,
              progress: bool = True, on_stage: Callable[[str, int, int], None] | None = None,
