@@ -505,6 +505,222 @@ def _print_synth_summary(summary) -> None:
     out.print(f"wrote {files}  ({summary.seconds:.1f}s)", highlight=False)
 
 
+@app.command("eval")
+def eval_(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder written by kg synth --out.")],
+    model: Annotated[str, typer.Option(
+        help="smollm2 (packaged), a save_pretrained folder, a .gguf file or a locally cached hub name."),
+    ] = "smollm2",
+    split: Annotated[str, typer.Option(help="Split to probe: eval, heldout (control) or train.")] = "eval",
+    kinds: Annotated[str, typer.Option(help="Comma-separated kinds: mc, tf, qa, refusal.")] = (
+        "mc,tf,qa,refusal"),
+    max_items: Annotated[int | None, typer.Option(help="Most questions per kind (a seeded sample).")] = None,
+    general: Annotated[Path | None, typer.Option(
+        help="General text (.jsonl/.parquet with a text field) whose perplexity shows forgetting.")] = None,
+    max_general: Annotated[int, typer.Option(help="Most general-text documents.")] = 64,
+    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest generated answer (qa, refusal).")] = 32,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda … (default: CUDA when present).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --max-items sample.")] = 0,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the full report (every item) as JSON.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Probe what a model knows about a kg synth dataset (multiple choice, true/false, QA, refusals)."""
+    import contextlib
+
+    from injection.train.models import load_causal_lm
+    from injection.train.probe import ProbeConfig, check_probe, run_probe
+
+    def stage(text: str):
+        return contextlib.nullcontext() if quiet else console.status(text)
+
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its weight-loading bars would defeat -q
+
+    try:
+        config = ProbeConfig(split=split, kinds=_csv_list(kinds), max_items=max_items, batch_size=batch_size,
+                             max_new_tokens=max_new_tokens, general=str(general) if general else None,
+                             max_general=max_general, seed=seed)
+        check_probe(data, config)  # a wrong --data or --general fails before the model loads
+        with stage(f"loading {model}"):
+            lm, tokenizer = load_causal_lm(model, device=device)
+        with stage(f"probing {data}/{split}"):
+            report = run_probe(lm, tokenizer, data, config)
+        if json_out is not None:
+            report.save(json_out)
+    except KGError as exc:
+        _fail(exc)
+    _print_probe(report, model, data, split, json_out)
+
+
+def _print_probe(report, model: str, data: Path, split: str, json_out: Path | None) -> None:
+    out.print(f"kg eval → model {model} on {data}/{split}", highlight=False)
+    from rich import box
+
+    # short headers (the line below the table spells them out), so 80 columns show every number
+    columns = [("MC", "mc_accuracy"), ("MRR", "mc_mrr"), ("TF", "tf_accuracy"), ("QA EM", "qa_exact"),
+               ("QA fz", "qa_fuzzy"), ("refuse", "refusal_rate"), ("false ref", "false_refusal_rate")]
+    rows = report.rows(("overall", "lang"))
+    columns = [(title, key) for title, key in columns if any(row[key] is not None for row in rows)]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("scope", no_wrap=True, min_width=max(len(str(row["scope"])) for row in rows))
+    for title, _ in columns:
+        table.add_column(title, justify="right", no_wrap=True, min_width=max(len(title), 5))
+    table.add_column("items", justify="right", no_wrap=True, min_width=7)
+    for row in rows:
+        cells = ["–" if row[key] is None else f"{row[key]:.3f}" for _, key in columns]
+        counts = "/".join(str(row[f"{kind}_items"]) for kind in ("mc", "tf", "qa", "refusal"))
+        table.add_row(escape(str(row["scope"])), *cells, counts)
+    out.print(table)
+    s = report.summary
+    headline = []
+    if "mc_accuracy" in s:
+        headline.append(f"MC accuracy {s['mc_accuracy']:.3f} (chance {s['mc_chance']:.3f}), "
+                        f"MRR {s['mc_mrr']:.3f}")
+    if "tf_accuracy" in s:
+        headline.append(f"TF accuracy {s['tf_accuracy']:.3f} (chance 0.5)")
+    if "qa_exact" in s:
+        headline.append(f"QA exact {s['qa_exact']:.3f}, fuzzy {s['qa_fuzzy']:.3f}")
+    if "refusal_rate" in s:
+        headline.append(f"refuses {s['refusal_rate']:.3f} of unanswerable questions")
+    if "false_refusal_rate" in s:
+        headline.append(f"{s['false_refusal_rate']:.3f} of answerable ones")
+    if "general_ppl" in s:
+        headline.append(f"general-text perplexity {s['general_ppl']:.2f} ({s['general_tokens']:,} tokens)")
+    out.print("; ".join(headline) + ". Items: mc/tf/qa/refusal questions.", highlight=False)
+    for note in report.notes:
+        out.print(escape(f"note: {note}"), highlight=False)
+    if json_out is not None:
+        out.print(f"wrote {json_out}", highlight=False)
+
+
+@app.command("probe-facts")
+def probe_facts(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder written by kg synth --out.")],
+    workspace: WorkspaceOpt = Path("ws"),
+    model: Annotated[str, typer.Option(
+        help="smollm2 (packaged), a save_pretrained folder, a .gguf file or a locally cached hub name."),
+    ] = "smollm2",
+    samples: Annotated[int, typer.Option(help="Sampled answers per question (besides the greedy one).")] = 4,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    min_known: Annotated[int | None, typer.Option(
+        help="Right samples a question needs to count as known (default: 3/4 of --samples).")] = None,
+    max_facts: Annotated[int | None, typer.Option(
+        help="Most (subject, relation) groups to ask about (a seeded sample).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Sequences per generate call.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest answer.")] = 32,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda … (default: CUDA when present).")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds templates, refusal wording and sampling.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Ask a model the graph's training questions: QA rows for what it knows, refusals for what it does not."""
+    import contextlib
+
+    from injection.train.knowledge import probe_knowledge, write_knowledge
+    from injection.train.models import load_causal_lm
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open()
+        with contextlib.nullcontext() if quiet else console.status(f"loading {model}"):
+            lm, tokenizer = load_causal_lm(model, device=device)
+        kwargs = {"samples": samples, "temperature": temperature, "min_known": min_known, "max_facts": max_facts,
+                  "batch_size": batch_size, "max_new_tokens": max_new_tokens, "seed": seed}
+        if quiet:
+            report = probe_knowledge(lm, tokenizer, ws, data, **kwargs)
+        else:
+            bar, update = _progress_bar()
+            with bar:
+                report = probe_knowledge(lm, tokenizer, ws, data, progress=update, **kwargs)
+        written = write_knowledge(report, data)
+    except KGError as exc:
+        _fail(exc)
+    table = Table(title=f"kg probe-facts → model {model} on {data}")
+    table.add_column("scope")
+    for name in report.counts:
+        table.add_column(name, justify="right")
+    for scope, counts in [*report.langs.items(), ("all", report.counts)]:
+        table.add_row(escape(scope), *(f"{n:,}" for n in counts.values()))
+    out.print(table)
+    out.print(f"{len(report.needs_text):,} facts answered inconsistently need more training text "
+              "(needs_text in probe_report.json)", highlight=False)
+    for note in report.notes:
+        out.print(escape(f"note: {note}"), highlight=False)
+    out.print(f"wrote {', '.join(written)}", highlight=False)
+
+
+@app.command("train")
+def train_(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Settings file (.toml/.yaml); the options below override it.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset folder written by kg synth --out.")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="smollm2 (packaged, the default), a save_pretrained folder or a .gguf file.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Run folder: checkpoints, probe_log.jsonl, final/ (default train_out).")] = None,
+    lr: Annotated[float | None, typer.Option(
+        "--lr", help="Peak learning rate (default 2e-5; 1e-5..5e-5 suits full continual training).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps in total (default: one epoch).")] = None,
+    probe_every: Annotated[int | None, typer.Option(
+        help="Probe the model's knowledge every N steps, before and after training (0 = off).")] = None,
+    lora: Annotated[bool | None, typer.Option(
+        "--lora/--no-lora", help="Train LoRA adapters (merged into final/) instead of all weights.")] = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Start over instead of resuming from the newest checkpoint in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Continue training a small LM on a kg synth dataset (warmup + cosine, replay, knowledge probe)."""
+    from injection.train.config import TrainSettings, load_settings
+    from injection.train.trainer import train as run_train
+
+    overrides = {"data": data, "model": model, "output_dir": out_dir, "learning_rate": lr,
+                 "max_steps": max_steps, "probe_every": probe_every, "lora": lora}
+    try:
+        settings = (load_settings(config, **overrides) if config is not None
+                    else TrainSettings().with_overrides(**overrides))
+        if quiet:
+            report = run_train(settings, progress=False, fresh=fresh)
+        else:
+            bar, update = _progress_bar()
+            with bar:
+                report = run_train(settings, progress=update, fresh=fresh)
+    except KGError as exc:
+        _fail(exc)
+    _print_train_summary(report)
+
+
+def _print_train_summary(report) -> None:
+    resumed = f", resumed from {report.resumed_from.name}" if report.resumed_from else ""
+    out.print(f"kg train → {report.output_dir}{resumed}", highlight=False)
+    table = Table()
+    table.add_column("")
+    table.add_column("value", justify="right")
+    loss = "–" if report.final_loss is None else f"{report.final_loss:.4f}"
+    for name, value in (("steps", f"{report.steps:,}"), ("final loss", loss),
+                        ("tokens seen", f"{report.tokens_seen:,}"), ("precision", report.precision),
+                        ("trained parameters", f"{report.trainable_parameters:,} of {report.parameters:,}"),
+                        ("seconds", f"{report.seconds:.1f}")):
+        table.add_row(name, value)
+    out.print(table)
+    before, after = report.probe_before, report.probe_after
+    if before is not None and after is not None:
+        probe = Table(title=f"knowledge probe: step {report.probe_history[0]['step']} → "
+                            f"step {report.probe_history[-1]['step']}")
+        for column in ("metric", "before", "after", "change"):
+            probe.add_column(column, justify="left" if column == "metric" else "right")
+        for metric in ("mc_accuracy", "mc_mrr", "tf_accuracy", "qa_exact", "qa_fuzzy", "refusal_rate",
+                       "false_refusal_rate", "general_ppl"):
+            if metric in before and metric in after:
+                probe.add_row(metric, f"{before[metric]:.3f}", f"{after[metric]:.3f}",
+                              f"{after[metric] - before[metric]:+.3f}")
+        out.print(probe)
+    adapter = f" (LoRA adapter: {report.adapter_dir})" if report.adapter_dir else ""
+    out.print(f"wrote {report.final_dir}{adapter}", highlight=False)
+
+
 _ModelOptOpt = Annotated[list[str], typer.Option(
     "--model-opt", help="Model constructor argument name=value (repeatable), e.g. dim=200.")]
 

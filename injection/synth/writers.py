@@ -194,6 +194,18 @@ def render_card(card: Mapping[str, Any]) -> str:
     files = card.get("files", {})
     lines += ["## Files", ""] + _table(["file", "rows", "tokens"],
                                        [[f, v["rows"], v["tokens"]] for f, v in files.items()])
+    probe = card.get("probe")
+    if probe:  # added by kg probe-facts (injection.train.knowledge)
+        classes = list(probe.get("counts", {}))
+        summary = (f"`kg probe-facts` asked a model the training questions ({probe.get('samples')} samples "
+                   f"at temperature {probe.get('temperature')} plus a greedy answer each): `known` questions "
+                   "are in `train/probe_qa`, `unknown` ones became refusals in `train/probe_refusal`; "
+                   f"{probe.get('needs_text', 0):,} facts of `mixed` questions need more training text "
+                   f"(see `{probe.get('report')}`).")
+        lines += ["## Knowledge probe", "", summary, ""]
+        lines += _table(["language", *classes],
+                        [[lang, *(n.get(c, 0) for c in classes)] for lang, n in probe.get("langs", {}).items()]
+                        + [["all", *(probe["counts"][c] for c in classes)]])
     counts = card.get("counts", {})
     if counts.get("split_kind"):
         lines += ["## Records per split and kind", ""] + _table(
