@@ -186,12 +186,16 @@ class TrainSettings(BaseModel):
 
 def _format(exc: ValidationError, source: str) -> str:
     problems = []
+    valid_lists: dict[str, str] = {}  # one list of valid names per table, however many keys are unknown
     for err in exc.errors()[:5]:
         loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = _unknown_key(err["loc"])
+            msg, table, valid = _unknown_key(err["loc"])
+            if valid:
+                valid_lists[table] = valid
         problems.append(f"{loc}: {msg}")
+    problems += [f"valid {table} settings: {valid}" for table, valid in valid_lists.items()]
     return f"invalid {source}: " + "; ".join(problems) + " — fix the setting(s) named and re-run"
 
 
@@ -199,17 +203,23 @@ _HINTS = {"lr": "learning_rate", "out": "output_dir", "output": "output_dir", "s
           "dataset": "data", "warmup": "warmup_ratio", "scheduler": "lr_scheduler", "rank": "r"}
 
 
-def _unknown_key(loc: tuple[Any, ...]) -> str:
-    """'unknown setting' with the closest valid name, or all valid names where none is close."""
+def _unknown_key(loc: tuple[Any, ...]) -> tuple[str, str, str]:
+    """'unknown setting' with the closest valid name, else the table's valid names to list once.
+
+    Returns:
+        (message, table name, valid names joined; empty when a close name was suggested).
+    """
     model: type[BaseModel] = TrainSettings
+    table = "top-level"
     if len(loc) > 1 and loc[0] in ("probe", "lora"):
         model = ProbeSettings if loc[0] == "probe" else LoraSettings
+        table = f"[{loc[0]}]"
     valid = sorted(model.model_fields)
     key = str(loc[-1])
     close = [_HINTS[key]] if _HINTS.get(key) in valid else difflib.get_close_matches(key, valid, n=1)
     if close:
-        return f"unknown setting (did you mean {close[0]!r}?)"
-    return f"unknown setting (valid: {', '.join(valid)})"
+        return f"unknown setting (did you mean {close[0]!r}?)", table, ""
+    return "unknown setting", table, ", ".join(valid)
 
 
 def _validate(values: Mapping[str, Any], source: str) -> TrainSettings:

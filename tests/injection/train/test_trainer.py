@@ -197,6 +197,17 @@ def test_settings_file_errors_name_the_setting(tmp_path, text, expected):
     assert isinstance(info.value, ValueError) and isinstance(info.value, KGError)
 
 
+def test_unknown_settings_list_the_valid_names_once_per_table(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("extraction = 1\nstores = 2\n[lora]\nzzz = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    for key in ("extraction: unknown setting", "stores: unknown setting", "lora.zzz: unknown setting"):
+        assert key in message, message
+    assert message.count("warmup_ratio") == 1 and message.count("target_modules") == 1, message
+
+
 def test_settings_file_missing_or_wrong_suffix(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
