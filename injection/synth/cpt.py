@@ -24,7 +24,7 @@ from injection.synth.context import Context
 from injection.synth.graph import Fact, script_lang
 from injection.synth.paths import PathSampler, walks
 from injection.synth.records import Record, template_id
-from injection.synth.templates import FALLBACK_STATEMENTS, statement_templates
+from injection.synth.templates import FALLBACK_STATEMENTS, single_period, statement_templates
 
 JOINER: dict[str, str] = {"en": " ", "zh": ""}
 """How sentences join: Chinese text has no spaces between sentences."""
@@ -68,7 +68,8 @@ class Phrasing:
 
     def render(self, index: int, subject: str, obj: str) -> str:
         """Template ``index`` filled with the two names (same text as :func:`templates.render`)."""
-        return self._formats[index].format(subject=subject, object=obj, label=self.label)
+        return single_period(self._formats[index].format(subject=subject, object=obj, label=self.label),
+                             subject, obj)
 
 
 def _format_string(template: str) -> str:

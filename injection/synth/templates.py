@@ -76,9 +76,17 @@ def render(template: str, subject: str, obj: str = "", label: str = "") -> str:
     """Fill a template's ``{subject}``, ``{object}`` and ``{label}`` (names are inserted verbatim)."""
     # one regex pass, not str.format or chained replace: names may contain braces or placeholders
     values = {"subject": subject, "object": obj, "label": label}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    return single_period(_PLACEHOLDER.sub(lambda m: values[m.group(1)], template), subject, obj)
+
+
+def single_period(text: str, *names: str) -> str:
+    """``Apple Inc..`` -> ``Apple Inc.``: a name ending in a period before the template's own period."""
+    for name in names:
+        if name.endswith(".") and not name.endswith(".."):
+            text = text.replace(name + ".", name)
+    return text
 
 
 # Warnings used to live here; kept importable from this module
 __all__ = ["FALLBACK_QUESTIONS", "FALLBACK_STATEMENTS", "Warnings", "question_templates", "render",
-           "statement_templates"]
+           "single_period", "statement_templates"]
