@@ -15,6 +15,10 @@ $(BIN)/python:
 # torch first, pinned: pip takes this CPU build from local disk; an unpinned torch pulls GBs of CUDA.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
+	# llama.cpp (paraphrasing) built for portable x86-64 with AVX2: its default -march=native build
+	# segfaults on the first decode on CPUs with AMX/AVX-512 (seen here); --no-cache-dir so a native
+	# wheel cached by an earlier install is not reused.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --no-cache-dir llama-cpp-python==0.3.36
 	$(BIN)/pip install -q -e ".[ml,test,server]"
 	touch $@
 
