@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	# segfaults on the first decode on CPUs with AMX/AVX-512 (seen here); --no-cache-dir so a native
 	# wheel cached by an earlier install is not reused.
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --no-cache-dir llama-cpp-python==0.3.36
-	$(BIN)/pip install -q -e ".[ml,test,server]"
+	$(BIN)/pip install -q -e ".[ml,test,server,rag]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,6 +44,8 @@ bench: install bench-data
 	$(BIN)/python benchmarks/eval_extraction.py
 	$(BIN)/python benchmarks/bench_complete.py
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_embed.py
+	$(BIN)/python benchmarks/bench_inject.py
 
 clean:
 	rm -rf $(WS) .pytest_cache

@@ -1,2 +1,2 @@
-"""Knowledge injection: synthesis of training data (`kg synth`), retrieval (`kg serve`) and training
-hooks (`kg train`). Not implemented yet (tracked by their own issues)."""
+"""Knowledge injection: synthesis of training data (`kg synth`), retrieval (`kg index`; `kg serve` is
+tracked by its own issue) and training hooks (`kg train`)."""

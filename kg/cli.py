@@ -721,6 +721,76 @@ def _print_train_summary(report) -> None:
     out.print(f"wrote {report.final_dir}{adapter}", highlight=False)
 
 
+@app.command("index")
+def index_(
+    workspace: WorkspaceOpt = Path("ws"),
+    model: Annotated[list[str], typer.Option(
+        "--model", help="Embedding model for every language (NAME), or for one (LANG=NAME); repeatable. "
+                        "A packaged name (minilm, e5-small, static-multilingual), a sentence-transformers "
+                        "folder or a hub name in the local cache. Kept in kg.toml.")] = [],  # noqa: B006
+    hnsw_threshold: Annotated[int | None, typer.Option(
+        help="Items from which a space uses HNSW instead of exact search (kept in kg.toml).")] = None,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Re-create the index (cached vectors are reused).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Embed facts, entities and source chunks into the faiss retrieval index (incremental)."""
+    from injection.rag.indexer import build_index
+    from kg.workspace import Workspace
+
+    try:
+        ws = Workspace(workspace).open()
+        cfg = ws.config.index
+        for spec in model:
+            lang, sep, name = spec.partition("=")
+            if not (sep and (lang == "*" or (lang.isalpha() and len(lang) <= 8))):
+                lang, name = "", spec  # one model for every language
+            if Path(name).expanduser().exists():  # kg.toml keeps an absolute path: commands run from anywhere
+                name = str(Path(name).expanduser().resolve())
+            if not lang:
+                cfg.model, cfg.models = name, {}
+            elif lang == "*":
+                cfg.model = name
+            else:
+                cfg.models[lang] = name
+        if hnsw_threshold is not None:
+            cfg.hnsw_threshold = hnsw_threshold
+        ws.lock()
+        try:
+            if quiet:
+                report = build_index(ws, rebuild=rebuild)
+            else:
+                bar, update = _progress_bar()
+                with bar:
+                    report = build_index(ws, rebuild=rebuild, progress=update)
+            ws.save_config()  # only once the models loaded: a typo in --model is not kept
+        finally:
+            ws.unlock()
+    except KGError as exc:
+        _fail(exc)
+    _print_index_summary(report)
+
+
+def _print_index_summary(report) -> None:
+    from injection.rag.items import KINDS
+
+    added, removed, unchanged = report.total("added"), report.total("removed"), report.total("unchanged")
+    table = Table(title=f"kg index → {report.path}  (bundle version {report.bundle_version})")
+    for column in ("items", "added", "removed", "unchanged", "total"):
+        table.add_column(column, justify="left" if column == "items" else "right")
+    for kind in KINDS:
+        table.add_row(kind, f"{added[kind]:,}", f"{removed[kind]:,}", f"{unchanged[kind]:,}",
+                      f"{added[kind] + unchanged[kind]:,}")
+    out.print(table)
+    for space in report.spaces:
+        how = f"; rebuilt: {space.rebuilt}" if space.rebuilt else ""
+        out.print(escape(f"{space.name} ({', '.join(space.langs)}): {space.type}, {space.items:,} items, "
+                         f"dim {space.dim}; embedded {space.embedded:,}, reused {space.cached:,}{how}"),
+                  highlight=False)
+    out.print(f"embedded {report.embedded:,} texts, reused {report.cached:,} vectors  "
+              f"({report.seconds:.1f}s)", highlight=False)
+
+
 _ModelOptOpt = Annotated[list[str], typer.Option(
     "--model-opt", help="Model constructor argument name=value (repeatable), e.g. dim=200.")]
 

@@ -95,6 +95,29 @@ class RdfSection(_Section):
     base_iri: str = "https://kg.example.org/"
 
 
+class IndexSection(_Section):
+    """The retrieval index (``kg index``): embedding models per language, index type, what is indexed.
+
+    ``models`` maps a language to an embedding model (a packaged name, a sentence-transformers folder or
+    a locally cached hub name, see :mod:`injection.rag.embed`); languages it does not list use
+    ``model``. Items of languages that share a model share one faiss index.
+    """
+
+    model: str = "e5-small"
+    models: dict[str, str] = {"en": "minilm", "zh": "e5-small"}
+    kinds: list[str] = ["fact", "entity", "chunk"]
+    chunk_tokens: int = Field(96, ge=8)
+    batch_size: int = Field(64, ge=1)
+    hnsw_threshold: int = Field(50_000, ge=0)
+    hnsw_m: int = Field(32, ge=4)
+    ef_construction: int = Field(80, ge=8)
+    ef_search: int = Field(64, ge=1)
+
+    def model_for(self, lang: str) -> str:
+        """The embedding model of items in ``lang``."""
+        return self.models.get(lang) or self.model
+
+
 class Config(_Section):
     """The whole ``kg.toml``."""
 
@@ -105,6 +128,7 @@ class Config(_Section):
     neo4j: Neo4jSection = Neo4jSection()
     sparql: SparqlSection = SparqlSection()
     jena: JenaSection = JenaSection()
+    index: IndexSection = IndexSection()
 
     @classmethod
     def load(cls, path: Path) -> Config:
