@@ -45,6 +45,7 @@ bench: install bench-data
 	$(BIN)/python benchmarks/bench_complete.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_embed.py
+	$(BIN)/python benchmarks/bench_retrieve.py
 	$(BIN)/python benchmarks/bench_inject.py
 
 clean:

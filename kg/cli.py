@@ -791,6 +791,40 @@ def _print_index_summary(report) -> None:
               f"({report.seconds:.1f}s)", highlight=False)
 
 
+@app.command()
+def serve(
+    workspace: WorkspaceOpt = Path("ws"),
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    api_key: Annotated[list[str], typer.Option(
+        "--api-key", help="Accepted API key (repeatable; also KG_API_KEYS, comma-separated). Clients send "
+                          "'Authorization: Bearer KEY' or 'X-API-Key: KEY'. None: the API is open.")] = [],  # noqa: B006
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes (each loads everything; about one core each).")] = 1,
+    chat: Annotated[bool, typer.Option(
+        "--chat", help="Also serve POST /v1/chat/completions: answers of a local small model from the "
+                       "retrieved context.")] = False,
+    chat_model: Annotated[Path | None, typer.Option(
+        help="Chat model of --chat: a .gguf file (default: the packaged SmolLM2-135M-Instruct).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
+) -> None:
+    """Serve graph-aware retrieval over HTTP (POST /v1/retrieve; docs at /docs) until Ctrl-C."""
+    from injection.rag.serve import api_keys_from
+    from injection.rag.serve import serve as run_server
+
+    keys = api_keys_from(api_key)
+    if not keys and host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning:[/] serving on {escape(host)} without an API key: anyone who can "
+                      "reach it can query the graph; pass --api-key or set KG_API_KEYS", highlight=False)
+    try:
+        run_server(workspace, host, port, keys, workers=workers, chat=chat or chat_model is not None,
+                   chat_model=chat_model,
+                   log_level=log_level,
+                   progress=lambda message: console.print(f"kg serve: {escape(message)}", highlight=False))
+    except KGError as exc:
+        _fail(exc)
+
+
 _ModelOptOpt = Annotated[list[str], typer.Option(
     "--model-opt", help="Model constructor argument name=value (repeatable), e.g. dim=200.")]
 

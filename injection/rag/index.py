@@ -158,6 +158,15 @@ class VectorIndex:
                 continue
         return found
 
+    def stored(self) -> StoredVectors:
+        """A zero-copy view of the stored vectors by id (for scoring many known items at once)."""
+        faiss = _faiss()
+        inner = faiss.downcast_index(self.index.index)
+        storage = faiss.downcast_index(inner.storage) if hasattr(inner, "storage") else inner
+        matrix = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal,
+                                                                                         storage.d)
+        return StoredVectors(self, faiss.vector_to_array(self.index.id_map), matrix)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest items of each query.
 
@@ -196,6 +205,34 @@ class VectorIndex:
         faiss = _faiss()
         deleted = np.load(deleted_path) if deleted_path is not None else ()
         return cls(faiss.read_index(str(path)), type, deleted, ef_search=ef_search)
+
+
+class StoredVectors:
+    """The vectors of a :class:`VectorIndex` by id, read in place from faiss' storage.
+
+    Reading a thousand candidates' vectors one ``reconstruct`` call at a time costs more than the
+    rest of a query; this is one fancy-indexing step. The view is only valid while the index is not
+    changed (a loaded index is read-only).
+
+    Args:
+        owner: the index (kept alive: the matrix points into its memory).
+        ids: the id of each stored row.
+        matrix: the stored rows, float32 ``[ntotal, dim]``.
+    """
+
+    def __init__(self, owner: VectorIndex, ids: np.ndarray, matrix: np.ndarray) -> None:
+        self._owner = owner
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted = ids[self._order]
+        self.matrix = matrix
+
+    def get(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(found, vectors)``: which ids are stored (boolean mask) and their vectors, in order."""
+        ids = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        pos = np.searchsorted(self._sorted, ids)
+        found = pos < len(self._sorted)
+        found[found] = self._sorted[pos[found]] == ids[found]
+        return found, self.matrix[self._order[pos[found]]]
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -294,17 +331,19 @@ class Space:
     _embedder: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # one chunk: a take from a table of many row groups would concatenate them on every lookup
+        self.items = self.items.combine_chunks()
         self._ids = self.items.column("id").to_numpy()
 
     def lookup(self, ids: Iterable[int]) -> list[dict[str, Any] | None]:
         """The item rows of faiss ids (None for an id this space does not hold)."""
         ids = np.asarray(list(ids), dtype=np.int64)
         pos = np.searchsorted(self._ids, ids)
-        rows: list[dict[str, Any] | None] = []
-        for i, p in zip(ids.tolist(), pos.tolist(), strict=True):
-            rows.append(self.items.slice(p, 1).to_pylist()[0]
-                        if p < len(self._ids) and self._ids[p] == i else None)
-        return rows
+        found = pos < len(self._ids)
+        found[found] = self._ids[pos[found]] == ids[found]
+        # one take and one conversion for all rows: a search's hits are looked up on every request
+        taken = iter(self.items.take(pa.array(pos[found])).to_pylist())
+        return [next(taken) if hit else None for hit in found.tolist()]
 
     def embedder(self) -> Any:
         """The space's embedding model, loaded on first use.
@@ -418,5 +457,6 @@ class RagIndex:
 
 
 __all__ = ["INDEX_DIR", "INDEX_FORMAT", "MANIFEST", "MAX_DELETED_SHARE", "TYPES", "RagIndex", "Space",
+           "StoredVectors",
            "VectorIndex", "index_dir", "manifest_files", "read_manifest", "remove_debris", "space_slug",
            "write_items", "write_manifest"]
