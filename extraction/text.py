@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 # One token per CJK character, one per run of word characters otherwise: a cheap tokenization that
@@ -26,14 +27,17 @@ def tokens(text: str) -> tuple[str, ...]:
 
 def split_sentences_zh(text: str) -> list[tuple[int, int]]:
     """Split Chinese text into sentence spans ``(start, end)`` on 。！？；, newlines, keeping closers."""
-    spans = []
-    for match in _ZH_SENT_END.finditer(text):
-        start, end = match.span()
-        # trim surrounding whitespace but keep offsets into the original text
+    return trimmed_spans(text, (match.span() for match in _ZH_SENT_END.finditer(text)))
+
+
+def trimmed_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with surrounding whitespace trimmed (offsets stay into ``text``); empty ones dropped."""
+    out = []
+    for start, end in spans:
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
         if end > start:
-            spans.append((start, end))
-    return spans
+            out.append((start, end))
+    return out

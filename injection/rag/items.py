@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from extraction.text import split_sentences_zh, tokens
+from extraction.text import split_sentences_zh, tokens, trimmed_spans
 from injection.synth.graph import LANGS, SynthGraph, script_lang
 from injection.synth.templates import FALLBACK_STATEMENTS, render, statement_templates
 from injection.synth.wording import label_for
@@ -174,16 +174,7 @@ def sentence_spans(text: str, lang: str) -> list[tuple[int, int]]:
     if lang == "zh":
         return split_sentences_zh(text)
     nlp = _sentencizer(lang)
-    spans = []
-    for sent in nlp(text).sents:
-        start, end = sent.start_char, sent.end_char
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
+    return trimmed_spans(text, ((sent.start_char, sent.end_char) for sent in nlp(text).sents))
 
 
 _SENTENCIZERS: dict[str, object] = {}

@@ -268,7 +268,8 @@ def _paraphrase(records: list[Record], ctx: Context, options: SynthOptions,
 
 # -- the run -----------------------------------------------------------------------------------------
 
-def _read_graph(source: Workspace | GraphView, schema: Schema | None) -> tuple[GraphView, Schema]:
+def read_graph(source: Workspace | GraphView, schema: Schema | None) -> tuple[GraphView, Schema]:
+    """The live graph and schema ``kg synth`` works from (a workspace is read under its lock)."""
     if isinstance(source, GraphView):
         return source, schema or OPEN_SCHEMA
     from kg.build import load_workspace_schema
@@ -436,7 +437,7 @@ def synthesize(source: Workspace | GraphView, out: str | Path, options: SynthOpt
         check_replay(options.replay, options.replay_field)  # fail before the generators run
     counter = TokenCounter(options.tokenizer)
     counter.tokenizer  # noqa: B018 - a bad --tokenizer fails now, not after the generators ran
-    view, schema = _read_graph(source, schema)
+    view, schema = read_graph(source, schema)
     graph = SynthGraph(view, schema, include_inferred=options.include_inferred, min_score=options.min_score)
     if not graph.facts:
         raise _no_facts(graph, options)

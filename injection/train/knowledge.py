@@ -49,6 +49,7 @@ from injection.synth.candidates import Group, Phrasebook, Pools
 from injection.synth.context import Context
 from injection.synth.dedup import Decontaminator
 from injection.synth.graph import SynthGraph
+from injection.synth.pipeline import read_graph
 from injection.synth.records import Record, template_id
 from injection.synth.splits import SplitPlan
 from injection.synth.templates import render
@@ -59,7 +60,7 @@ from injection.train.models import chat_prompt, encode_prompt
 from injection.train.probe import answer_matches, generate_answers, is_refusal, normalize_answer
 from kg.errors import ConfigError, InputError, WorkspaceError
 from kg.graph import GraphView
-from kg.schema import OPEN_SCHEMA, Schema
+from kg.schema import Schema
 from kg.workspace import Workspace
 
 CLASSES: tuple[str, ...] = ("known", "mixed", "unknown", "refused")
@@ -193,7 +194,7 @@ def probe_knowledge(model: Any, tokenizer: Any, source: Workspace | GraphView, d
     card = _read_card(ds)
     options = _synth_options(card)
     plan = SplitPlan(options["seed"], options["eval_ratio"], options["heldout_ratio"])
-    view, schema = _read_graph(source, schema)
+    view, schema = read_graph(source, schema)  # as kg synth reads it: same graph, same templates
     graph = SynthGraph(view, schema, include_inferred=options["include_inferred"],
                        min_score=options["min_score"])
     notes: list[str] = []
@@ -506,19 +507,6 @@ def _synth_options(card: dict[str, Any]) -> dict[str, Any]:
                for name in ("seed", "eval_ratio", "heldout_ratio", "include_inferred", "min_score")}
     options["langs"] = list(given.get("langs") or card.get("languages") or defaults.langs)
     return options
-
-
-def _read_graph(source: Workspace | GraphView, schema: Schema | None) -> tuple[GraphView, Schema]:
-    # as kg synth reads it, so the questions come from the same graph and templates
-    if isinstance(source, GraphView):
-        return source, schema or OPEN_SCHEMA
-    from kg.build import load_workspace_schema
-
-    source.lock()  # a build committing meanwhile would hand us half a batch
-    try:
-        return source.bundle.view(), schema or load_workspace_schema(source)
-    finally:
-        source.unlock()
 
 
 def _dataset_format(ds: Path, card: dict[str, Any] | None) -> str:
