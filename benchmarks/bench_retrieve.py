@@ -9,7 +9,12 @@ are all facts of its (subject, relation). For each method the same :class:`~inje
 ranks the facts, with ``mode`` ``hybrid`` (graph-aware: entity linking, k-hop expansion, fusion of
 vector, BM25 and graph distance), ``vector`` (faiss alone, over the items of the query's language)
 or ``lexical`` (BM25 alone); recall@5, recall@10 and MRR (first gold fact within the top 50) are
-printed per question language, with the ratio of graph-aware to plain vector recall@5.
+printed per question language, with the ratio of graph-aware to plain vector recall@5. The same is
+then measured on a generated graph (``--quality-facts``, default 20,000 facts, indexed with the
+default models; a seeded sample of ``--quality-questions`` questions per language).
+
+**Answers** (``--answers``): the small model's answers to the ``kg synth`` QA eval set of the example
+graph, with and without the context ``kg serve`` retrieves for each question (see :func:`answers`).
 
 **Speed** (``--speed``): a generated graph (``benchmarks/synth_graph.py``, ``--facts``, default
 500,000) is committed to a temporary workspace and indexed (``--model``, default
@@ -21,7 +26,8 @@ second, beside the same queries' raw in-process faiss search (embedding + ``Spac
 
 Usage::
 
-    python benchmarks/bench_retrieve.py [--quality] [--speed] [-w WS] [--facts 500000] [--requests 200]
+    python benchmarks/bench_retrieve.py [--quality] [--answers] [--speed] [-w WS] [--facts 500000]
+        [--requests 256] [--quality-facts 20000] [--answer-items N]
 
 It prints figures and ratios, never passes or fails on them.
 """
@@ -89,11 +95,19 @@ def heldout_questions(graph: SynthGraph, seed: int = 0, split: str = "eval") -> 
     return out
 
 
-def quality(ws: Workspace, retriever: Retriever, split: str) -> None:
+def quality(ws: Workspace, retriever: Retriever, split: str, title: str = "example graph",
+            max_questions: int | None = None) -> None:
+    """Recall@5/10 and MRR of the gold fact per language and method (``max_questions``: a seeded
+    sample per language)."""
+    import random
+
     graph = SynthGraph(ws.bundle.view(), load_workspace_schema(ws), include_inferred=True)
     questions = heldout_questions(graph, split=split)
+    if max_questions is not None:
+        questions = {lang: random.Random(0).sample(rows, min(max_questions, len(rows)))
+                     for lang, rows in questions.items()}
     print(f"\n## Quality: gold fact of questions from {'held-out' if split == 'eval' else 'training'} "
-          f"templates (example graph, {len(graph.known)} facts)\n")
+          f"templates ({title}, {len(graph.known):,} facts)\n")
     print("| lang | questions | method | R@5 | R@10 | MRR | R@5 vs vector | ms/query |")
     print("|---|---|---|---|---|---|---|---|")
     for lang in LANGS:
@@ -120,10 +134,77 @@ def _mrr(ranks: list[int | None]) -> float:
     return sum(1.0 / r for r in ranks if r is not None) / max(len(ranks), 1)
 
 
+# -- answers -------------------------------------------------------------------------------------------
+
+def answers(ws: Workspace, retriever: Retriever, model: str | None, max_items: int | None) -> None:
+    """The small model's answers to the ``kg synth`` QA eval set, with and without retrieved context.
+
+    ``kg synth`` writes the example graph's dataset (English and Chinese, every question kind); a copy
+    of its ``eval`` split gets, in front of every question, what ``kg serve``'s chat endpoint gives its
+    model: the chat instructions and the ``context`` retrieved for the question (its language, k 6,
+    hops 2, 2 sentences, 1,500 characters). The knowledge probe (:func:`injection.train.probe.run_probe`)
+    scores both copies with the same model: MC and TF by likelihood, QA and refusals by greedy answers.
+    """
+    import json
+    import shutil
+
+    from injection.rag.chat import CHAT_CONTEXT_CHARS, INSTRUCTIONS
+    from injection.synth.pipeline import SynthOptions, synthesize
+    from injection.train.data import dataset_file, read_rows
+    from injection.train.models import load_causal_lm
+    from injection.train.probe import ProbeConfig, mc_question, run_probe
+
+    work = Path(tempfile.mkdtemp(prefix="bench_rag_"))
+    plain = work / "plain"
+    # an untrained model is asked: every group may be an eval question (no training text is written from it)
+    synthesize(ws, plain, SynthOptions(seed=0, eval_ratio=0.5, heldout_ratio=0.0, phrasings=1, articles=0,
+                                       paths=0))
+    grounded = work / "rag"
+    contexts = []
+    for kind in ("mc", "tf", "qa", "refusal"):
+        path = dataset_file(plain, f"eval/{kind}")
+        if path is None:
+            continue
+        rows = []
+        for row in read_rows(path):
+            user = next(m for m in row["messages"] if m["role"] == "user")
+            question = mc_question(user["content"], row["options"]) if kind == "mc" else user["content"]
+            found = retriever.retrieve(question, RetrieveOptions(
+                k=6, hops=2, sentences=2, lang=row["lang"], max_context_chars=CHAT_CONTEXT_CHARS))
+            contexts.append(len(found.context))
+            user["content"] = INSTRUCTIONS[found.context_lang] + found.context + "\n\n" + user["content"]
+            rows.append(row)
+        target = grounded / "eval" / f"{kind}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    import os
+
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)  # one batched model, not concurrent requests
+    lm, tokenizer = load_causal_lm(model)
+    config = ProbeConfig(split="eval", max_items=max_items, max_new_tokens=48, batch_size=8)
+    reports = {name: run_probe(lm, tokenizer, ds, config) for name, ds in (("without", plain), ("with", grounded))}
+    metrics = ("mc_accuracy", "mc_chance", "tf_accuracy", "qa_exact", "qa_fuzzy", "refusal_rate")
+    print(f"\n## RAG answers: {model or 'SmolLM2-135M-Instruct (packaged)'} on the kg synth QA eval set of the "
+          f"example graph ({len(contexts)} items; at most {max_items or 'all'} per kind asked), without vs "
+          f"with the retrieved context (mean {statistics.mean(contexts):.0f} chars)\n")
+    print("| lang | context | " + " | ".join(metrics) + " | items (mc/tf/qa/refusal) |")
+    print("|---|---|" + "---|" * len(metrics) + "---|")
+    for scope in ["overall", *(f"lang:{lang}" for lang in LANGS)]:
+        for name, report in reports.items():
+            row = report.scopes.get(scope, {})
+            counts = "/".join(str(int(row.get(f"{k}_items", 0))) for k in ("mc", "tf", "qa", "refusal"))
+            print(f"| {scope.removeprefix('lang:')} | {name} | "
+                  + " | ".join(f"{row[m]:.3f}" if m in row else "-" for m in metrics) + f" | {counts} |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 # -- speed ---------------------------------------------------------------------------------------------
 
-def generated_workspace(n_facts: int, model: str) -> Workspace:
-    """A workspace holding a generated graph of about ``n_facts`` facts, indexed with ``model``."""
+def generated_workspace(n_facts: int, model: str | None) -> Workspace:
+    """A workspace holding a generated graph of about ``n_facts`` facts, indexed with ``model`` (None:
+    the per-language defaults of ``kg index``)."""
     import pyarrow as pa
 
     from benchmarks.synth_graph import synthetic_graph
@@ -134,7 +215,8 @@ def generated_workspace(n_facts: int, model: str) -> Workspace:
     ws = Workspace(Path(tempfile.mkdtemp(prefix="bench_retrieve_speed_")) / "ws").open(create=True)
     ws.config.extraction.schema_path = str(ROOT / "examples" / "schema.yaml")
     ws.config.stores.graph = ws.config.stores.rdf = ""
-    ws.config.index.model, ws.config.index.models = model, {}
+    if model is not None:
+        ws.config.index.model, ws.config.index.models = model, {}
     ws.config.index.kinds = ["fact", "entity"]  # the generated graph has no document text to chunk
     ws.save_config()
     started = time.perf_counter()
@@ -161,7 +243,7 @@ def generated_workspace(n_facts: int, model: str) -> Workspace:
           f"({time.perf_counter() - started:.0f}s)", flush=True)
     started = time.perf_counter()
     report = build_index(ws)
-    print(f"indexed {sum(s.items for s in report.spaces):,} items with {model} "
+    print(f"indexed {sum(s.items for s in report.spaces):,} items with {model or 'the default models'} "
           f"({', '.join(f'{s.name}: {s.type}' for s in report.spaces)}; {time.perf_counter() - started:.0f}s)",
           flush=True)
     return ws
@@ -282,7 +364,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quality", action="store_true", help="Quality on the example graph.")
     parser.add_argument("--speed", action="store_true", help="Speed of kg serve on a generated graph.")
+    parser.add_argument("--answers", action="store_true",
+                        help="The small model's answers on the QA eval set with vs without retrieved context.")
+    parser.add_argument("--answer-model", help="Model for --answers (default: the packaged SmolLM2-135M-Instruct).")
+    parser.add_argument("--answer-items", type=int, default=60,
+                        help="Most items per question kind for --answers (a seeded sample; 0: all, ~1 h).")
     parser.add_argument("-w", "--workspace", type=Path, help="An indexed workspace for --quality.")
+    parser.add_argument("--quality-facts", type=int, default=20_000,
+                        help="Facts of the generated graph --quality also measures (0: none).")
+    parser.add_argument("--quality-questions", type=int, default=400,
+                        help="Questions per language on the generated graph (a seeded sample).")
     parser.add_argument("--train-templates", action="store_true",
                         help="Quality on the training templates instead of the held-out ones.")
     parser.add_argument("--facts", type=int, default=500_000, help="Facts of the generated graph (--speed).")
@@ -293,15 +384,22 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32", help="Concurrency levels.")
     parser.add_argument("--workers", default="1,2", help="kg serve --workers values to measure, side by side.")
     args = parser.parse_args()
-    if not (args.quality or args.speed):
-        args.quality = args.speed = True
+    if not (args.quality or args.speed or args.answers):
+        args.quality = args.speed = args.answers = True
     from injection.rag.serve import single_thread_inference
 
     single_thread_inference()  # as `kg serve` runs
-    if args.quality:
+    if args.quality or args.answers:
         ws = example_workspace(args.workspace)
         retriever = Retriever.open(ws)
-        quality(ws, retriever, "train" if args.train_templates else "eval")
+        if args.quality:
+            quality(ws, retriever, "train" if args.train_templates else "eval")
+        if args.answers:
+            answers(ws, retriever, args.answer_model, args.answer_items or None)
+    if args.quality and args.quality_facts:
+        generated = generated_workspace(args.quality_facts, None)
+        quality(generated, Retriever.open(generated), "train" if args.train_templates else "eval",
+                "generated graph", args.quality_questions)
     if args.speed:
         ws = (Workspace(args.speed_workspace).open() if args.speed_workspace
               else generated_workspace(args.facts, args.model))

@@ -128,9 +128,18 @@ class StaticEmbedder(Embedder):
         self.name = "static-multilingual"
         self.identity = identity
         self.dim = 64
+        # get_embeddings() resolves (and checks) the model folder on every call, a fifth of a
+        # one-query request: resolve it once and call the encoder the package wraps
+        encode, model_dir = getattr(module, "encode_batch", None), getattr(module, "_model_dir", None)
+        self._direct = (encode, model_dir()) if callable(encode) and callable(model_dir) else None
 
     def _encode(self, texts: list[str], *, query: bool, batch_size: int) -> np.ndarray:
-        return np.asarray(self.module.get_embeddings(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        if self._direct is not None:
+            encode, model_dir = self._direct
+            vectors = encode(model_dir, [str(t) for t in texts], 512)
+        else:
+            vectors = self.module.get_embeddings(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from. Everything is read-only after construction, so concurrent requests share i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow.compute as pc
@@ -176,14 +177,19 @@ class MemoryGraph:
         """Facts touching ``entity``."""
         return len(self.adjacency.get(entity, ()))
 
-    def expand(self, seeds: dict[str, float], hops: int, max_facts: int = 300) -> Expansion:
+    def expand(self, seeds: dict[str, float], hops: int, max_facts: int = 300,
+               prefer: Callable[[], Sequence[str]] | None = None) -> Expansion:
         """Facts within ``hops`` edges of the seeds, breadth first, and the paths joining seeds.
 
         Args:
             seeds: entity id -> link weight.
             hops: how far to go (0: nothing).
-            max_facts: fact budget; a hub's facts beyond it are left out (``truncated``), in fact-id
-                order, so one popular entity cannot make a query slow.
+            max_facts: fact budget; a hub's facts beyond it are left out (``truncated``), so one
+                popular entity cannot make a query slow.
+            prefer: fact ids that match the query best, best first (the retriever's BM25 hits for the
+                query's words besides the entity names), asked for only when a linked entity's own
+                facts overflow the budget: those of them that touch it come first, then the rest in
+                fact-id order. None: fact-id order.
 
         Returns:
             The :class:`Expansion`.
@@ -195,7 +201,13 @@ class MemoryGraph:
         for hop in range(1, hops + 1):
             reached: list[str] = []
             for entity in frontier:
-                for fid in self.adjacency.get(entity, ()):
+                facts = self.adjacency.get(entity, ())
+                if hop == 1 and prefer is not None and len(out.hops) + len(facts) > max_facts:
+                    # cost bounded by the preferred list, not by the hub's degree
+                    first = [f for f in prefer() if f in self.facts and entity in (
+                        self.facts[f].subject, self.facts[f].object)]
+                    facts = (*first, *facts)  # a fact already taken is skipped below
+                for fid in facts:
                     if fid in out.hops:
                         continue
                     if len(out.hops) >= max_facts:

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -196,6 +197,10 @@ def create_app(retriever: Retriever, api_keys: Sequence[str] = (), *, chat: Chat
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the "
                                        "traceback", "errors": []}, status_code=500)
 
+    # retrieval is Python-bound: requests that share the GIL slice it between them every few ms and all
+    # finish late; one at a time, in arrival order, the queue waits its turn and the tail is shorter
+    one_at_a_time = threading.Lock()
+
     @app.post("/v1/retrieve", response_model=RetrieveResponse, dependencies=[Depends(require_key)],
               summary="Facts, paths, source sentences and a context for a question")
     def retrieve(body: RetrieveRequest) -> JSONResponse:
@@ -204,7 +209,8 @@ def create_app(retriever: Retriever, api_keys: Sequence[str] = (), *, chat: Chat
                                   sentences=body.sentences, paths=body.paths,
                                   max_context_chars=body.max_context_chars)
         try:
-            result = retriever.retrieve(body.query, options)
+            with one_at_a_time:
+                result = retriever.retrieve(body.query, options)
         except InputError as exc:
             raise HTTPException(422, str(exc)) from None
         stale = retriever.stale()

@@ -86,7 +86,24 @@ def test_expansion_counts_hops_and_respects_the_budget(graph):
     assert three.hops["fact:3"] == 3 and not three.truncated
     capped = graph.expand({"ent:ali": 1.0}, hops=2, max_facts=2)
     assert len(capped.hops) == 2 and capped.truncated
-    assert graph.expand({"ent:nobody": 1.0}, hops=2).hops == {}
+    assert set(capped.hops) == {"fact:1", "fact:2"}  # fact-id order without a relevance
+
+
+def test_a_hub_over_the_budget_gives_its_most_relevant_facts_first(graph):
+    asked = []
+
+    def prefer():
+        asked.append(1)
+        return ["fact:7", "fact:3", "fact:2", "fact:404"]  # the query's relation words' best hits
+
+    capped = graph.expand({"ent:ali": 1.0}, hops=1, max_facts=2, prefer=prefer)
+    # fact:3 does not touch Alibaba and an unknown id is ignored
+    assert list(capped.hops) == ["fact:7", "fact:2"] and capped.truncated
+    assert asked == [1]
+    # within the budget nothing is asked (no cost for ordinary entities)
+    asked.clear()
+    assert set(graph.expand({"ent:ali": 1.0}, hops=1, prefer=prefer).hops) == {"fact:1", "fact:2", "fact:7"}
+    assert asked == []
 
 
 def test_every_shortest_path_between_two_linked_entities_is_found(graph):
