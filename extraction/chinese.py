@@ -1,5 +1,18 @@
-"""Chinese extraction with jieba: posseg NER (nr/ns/nt + schema gazetteers as a user dictionary),
-regex relation patterns over entity-masked sentences, and open entity-verb-entity relations."""
+"""Chinese extraction: the packaged NER model (or jieba posseg) with the schema's gazetteers, regex
+relation patterns over entity-masked sentences, and open entity-verb-entity relations.
+
+Entities come from, in order of precedence:
+
+1. the schema's gazetteers, loaded into jieba as a user dictionary: domain terms always win, and a
+   model span that overlaps one is dropped;
+2. the NER model (``ner="model"``: :mod:`extraction.zh_ner`, a BiLSTM-CRF trained on MSRA, or a
+   model file), whose PER/LOC/ORG labels map onto the schema's types through ``ner.zh_ner`` (or,
+   when no type lists any, as jieba's nr/ns/nt do); single characters (中, 美) are left out, as
+   abbreviations a graph cannot resolve;
+3. jieba's other proper-noun tags the schema maps (``nz``, custom tags) where no span above covers them.
+
+``ner="jieba"`` uses jieba posseg's nr/ns/nt instead of the model (the earlier default, no torch).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +26,13 @@ from kg.model import Document, Mention
 from kg.schema import Schema
 
 EXTRACTOR_NER = "jieba"
+EXTRACTOR_MODEL = "zh-ner"
+MODEL_JIEBA_TAGS = {"PER": "nr", "LOC": "ns", "ORG": "nt"}
+"""The jieba tag whose schema mapping a model label takes when no type lists ``ner.zh_ner`` labels."""
+_MODEL_REPLACES = frozenset({"nr", "nrfg", "nrt", "ns", "nt"})  # jieba tags the model's labels stand for
+_MODEL_CONFIDENCE = 0.85
+MODEL_BATCH_SENTENCES = 256
+"""Sentences the NER model tags per call (documents are grouped until they fill it)."""
 EXTRACTOR_RE = "zh-pattern"
 EXTRACTOR_OPEN = "zh-open"
 _GAZ_TAG = "kg:"  # tag prefix for gazetteer words, so a dictionary hit maps straight to its type
@@ -41,12 +61,84 @@ def _has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+_CLAUSE_SPLIT = re.compile(r"[，,；;]")
+_LEADING_PLACEHOLDER = re.compile(_PLACEHOLDER)
+
+
+def _topic_clauses(masked: str) -> list[tuple[str, int]]:
+    """Clauses without a subject of their own, each with the sentence's topic put in front.
+
+    Chinese drops the subject a sentence has already given: in "黄仁勋出生于台南，是英伟达的首席执行官"
+    the second clause is about 黄仁勋 too. The topic is the entity a clause starts with; a later clause
+    that starts with no entity (是…, 后在…, 曾任…) inherits it, and one that starts with an entity
+    becomes the new topic. Returns (topic placeholder + clause, topic mention index) pairs; a pattern
+    match on one counts only when the topic is one of its arguments.
+    """
+    out: list[tuple[str, int]] = []
+    topic: tuple[str, int] | None = None
+    for clause in _CLAUSE_SPLIT.split(masked):
+        lead = _LEADING_PLACEHOLDER.match(clause)
+        if lead is not None:
+            topic = (lead.group(0), int(lead.group(1)))
+        elif topic is not None and _OPEN in clause:
+            out.append((topic[0] + clause, topic[1]))
+    return out
+
+
+_LATIN = re.compile(r"[A-Za-z0-9]")
+_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+_NOT_NAME_SUFFIXES = ("总部",)  # "中兴通讯总部": the headquarters, not part of the name
+
+
+def _tidy_span(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """A model span made name-shaped: whole Latin words (WhatsA|pp -> WhatsApp), no punctuation at its
+    edges, no trailing 总部. ``lo``/``hi`` bound the sentence."""
+    while start > lo and _LATIN.match(text[start - 1]) and _LATIN.match(text[start]):
+        start -= 1
+    while end < hi and _LATIN.match(text[end]) and _LATIN.match(text[end - 1]):
+        end += 1
+    for suffix in _NOT_NAME_SUFFIXES:
+        if text.endswith(suffix, start, end):
+            end -= len(suffix)
+    edges = _EDGE_PUNCT.search(text[start:end])
+    while edges is not None and edges.end() > edges.start():
+        if edges.start() == 0:
+            start += edges.end()
+        else:
+            end = start + edges.start()
+        edges = _EDGE_PUNCT.search(text[start:end]) if end > start else None
+    return start, max(start, end)
+
+
+def _model_runtime() -> bool:
+    """Whether the NER model's libraries are installed (the ml extra)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "torchcrf"))
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < b and a < end for a, b in spans)
+
+
 class ChineseExtractor:
-    """jieba-based extractor for Chinese documents."""
+    """Extractor for Chinese documents (see the module docstring).
+
+    Args:
+        schema: types, gazetteers and relation patterns.
+        tagger: a tagger with ``tag(text) -> [(start, end, type)]`` that replaces every other NER
+            (the transformers tagger).
+        ner: ``model`` (the packaged Chinese NER model), ``jieba`` (posseg tags only) or the path of a
+            model file written by ``python -m extraction.zh_ner.train``.
+        open_relations: also extract open entity-verb-entity relations.
+
+    Raises:
+        ConfigError: the model cannot be loaded (the message names the fix).
+    """
 
     name = "zh"
 
-    def __init__(self, schema: Schema, *, tagger=None, open_relations: bool = True) -> None:
+    def __init__(self, schema: Schema, *, tagger=None, ner: str = "model", open_relations: bool = True) -> None:
         import jieba
         import jieba.posseg
 
@@ -67,6 +159,23 @@ class ChineseExtractor:
                         tokenizer.add_word(surface, freq=100_000, tag=_GAZ_TAG + type_name)
                         self.gazetteer_tags[surface] = _GAZ_TAG + type_name
         self.posseg = jieba.posseg.POSTokenizer(tokenizer)
+        self.model = None
+        if tagger is None and ner == "model" and not _model_runtime():
+            # the default on an install without the ml extra: still build, with jieba's names
+            logging.getLogger(__name__).warning(
+                "the Chinese NER model needs torch and pytorch-crf (pip install 'kg[ml]'); using jieba posseg "
+                "NER instead (set [extraction] zh_ner = \"jieba\" to silence this)")
+        elif tagger is None and ner != "jieba":
+            from extraction.zh_ner.tagger import ChineseNer
+
+            self.model = ChineseNer(None if ner == "model" else ner)
+        explicit = any(etype.ner.zh_ner for etype in schema.entity_types.values())
+        self._model_types = {label: (schema.type_for_label("zh_ner", label) if explicit
+                                     else self._jieba_types.get(tag))
+                             for label, tag in MODEL_JIEBA_TAGS.items()}
+        # what the model sees of a gazetteer word: the tag jieba gives such names (nr for a person)
+        self._gazetteer_features = {_GAZ_TAG + name: (etype.ner.jieba[0] if etype.ner.jieba else "nz")
+                                    for name, etype in schema.entity_types.items()}
         self.patterns: list[tuple[str, re.Pattern]] = []
         for rel_name, rel in schema.relation_types.items():
             for pattern in rel.patterns.zh:
@@ -129,12 +238,43 @@ class ChineseExtractor:
         return self._jieba_types.get(flag)
 
     def analyze(self, docs: list[Document]) -> Iterator[Analysis]:
-        """Segment, tag and extract each document."""
+        """Segment, tag and extract each document.
+
+        The NER model tags the sentences of up to :data:`MODEL_BATCH_SENTENCES` sentences' worth of
+        documents at a time: short documents (posts, one-sentence records) still fill its batches.
+        """
+        pending: list[tuple[Document, list[tuple[int, int]], list[str], list | None]] = []
+        count = 0
         for doc in docs:
-            yield self._analyze_one(doc)
+            sentences = split_sentences_zh(doc.text)
+            texts = [doc.text[start:end] for start, end in sentences]
+            raw = None if self.tagger is not None else [
+                [(pair.word, pair.flag) for pair in self.posseg.cut(text)] for text in texts]
+            pending.append((doc, sentences, texts, raw))
+            count += len(texts)
+            if count >= MODEL_BATCH_SENTENCES:
+                yield from self._finish(pending)
+                pending, count = [], 0
+        yield from self._finish(pending)
+
+    def _finish(self, pending: list[tuple[Document, list[tuple[int, int]], list[str], list | None]]
+                ) -> Iterator[Analysis]:
+        """Tag the pending documents' sentences in one model call, then extract each document."""
+        found: list[list[tuple[int, int, str]]] | None = None
+        if self.model is not None and pending and pending[0][3] is not None:
+            texts = [t for _, _, doc_texts, _ in pending for t in doc_texts]
+            words = [[(w, self._gazetteer_features.get(f, f)) for w, f in sentence]
+                     for _, _, _, raw in pending for sentence in raw or []]
+            found = self.model.tag_batch(texts, words)
+        offset = 0
+        for doc, sentences, texts, raw in pending:
+            spans = None if found is None else found[offset:offset + len(texts)]
+            offset += len(texts)
+            yield self._analyze_one(doc, sentences, texts, raw, spans)
 
     def _sentence_mentions(self, doc: Document, index: int, start: int, end: int,
-                           words: list[tuple[str, str]] | None) -> list[Mention]:
+                           words: list[tuple[str, str]] | None,
+                           model_spans: list[tuple[int, int, str]] | None = None) -> list[Mention]:
         mentions = []
         if self.tagger is not None:
             for m_start, m_end, label in self.tagger.tag(doc.text[start:end]):
@@ -142,24 +282,47 @@ class ChineseExtractor:
                                         doc.text[start + m_start:start + m_end], label,
                                         extractor=self.tagger.name, confidence=0.9))
             return mentions
+        taken: list[tuple[int, int]] = []
+        if model_spans is not None:
+            offset = start
+            for word, flag in words or []:  # gazetteer hits first: domain terms win over the model
+                if flag.startswith(_GAZ_TAG):
+                    mentions.append(Mention(doc.id, index, offset, offset + len(word), word,
+                                            flag[len(_GAZ_TAG):], extractor=EXTRACTOR_NER, confidence=1.0))
+                    taken.append((offset, offset + len(word)))
+                offset += len(word)
+            for m_start, m_end, label in model_spans:
+                etype = self._model_types.get(label)
+                a, b = _tidy_span(doc.text, start + m_start, start + m_end, start, end)
+                if etype is None or b - a < 2 or _overlaps(a, b, taken):
+                    continue
+                mentions.append(Mention(doc.id, index, a, b, doc.text[a:b], etype, extractor=EXTRACTOR_MODEL,
+                                        confidence=_MODEL_CONFIDENCE))
+                taken.append((a, b))
         offset = start
         for word, flag in words or []:
+            a, b = offset, offset + len(word)
+            offset = b
+            if model_spans is not None and (flag.startswith(_GAZ_TAG) or flag in _MODEL_REPLACES
+                                            or _overlaps(a, b, taken)):
+                continue
             etype = self._type_for(flag, word)
             if etype is not None:
                 confidence = 1.0 if flag.startswith(_GAZ_TAG) else 0.8
-                mentions.append(Mention(doc.id, index, offset, offset + len(word), word, etype,
+                mentions.append(Mention(doc.id, index, a, b, word, etype,
                                         extractor=EXTRACTOR_NER, confidence=confidence))
-            offset += len(word)
+        mentions.sort(key=lambda m: m.start)
         return mentions
 
-    def _analyze_one(self, doc: Document) -> Analysis:
-        result = Analysis(doc_id=doc.id, lang="zh", sentences=split_sentences_zh(doc.text))
+    def _analyze_one(self, doc: Document, sentences: list[tuple[int, int]], texts: list[str],
+                     raw: list[list[tuple[str, str]]] | None, found: list | None) -> Analysis:
+        result = Analysis(doc_id=doc.id, lang="zh", sentences=sentences)
         for index, (start, end) in enumerate(result.sentences):
-            sentence = doc.text[start:end]
-            words = None if self.tagger is not None else self._merge_words(
-                [(pair.word, pair.flag) for pair in self.posseg.cut(sentence)])
+            sentence = texts[index]
+            words = None if raw is None else self._merge_words(raw[index])
             first = len(result.mentions)
-            result.mentions.extend(self._sentence_mentions(doc, index, start, end, words))
+            result.mentions.extend(self._sentence_mentions(doc, index, start, end, words,
+                                                           None if found is None else found[index]))
             candidates = self._untyped_candidates(doc, index, start, words, result.mentions[first:])
             if len(result.mentions) - first + len(candidates) >= 2:
                 self._relations(sentence, start, first, result, words, candidates)
@@ -204,14 +367,16 @@ class ChineseExtractor:
                 for idx in members:
                     groups[idx] = members
         linked: set[tuple[int, int]] = set()
+        # the sentence itself, then each clause whose subject is dropped with the topic put back
+        texts: list[tuple[str, int | None]] = [(masked, None), *_topic_clauses(masked)]
         for rel_name, regex in self.patterns:
             rel = self.schema.relation_types[rel_name]
-            for match in regex.finditer(masked):
+            for match, topic in ((m, t) for text, t in texts for m in regex.finditer(text)):
                 if _NEGATION.search(match.group(0)):
                     continue
                 s = int(match.group("subject")[1:-1])
                 o = int(match.group("object")[1:-1])
-                if s == o or (s, o) in linked:
+                if s == o or (s, o) in linked or (topic is not None and topic not in (s, o)):
                     continue
                 s_ok, o_ok = mentions[s].type == rel.domain, mentions[o].type == rel.range
                 if not (s_ok and o_ok):

@@ -58,6 +58,9 @@ _WORKER_ANALYZER: Analyzer | None = None
 
 def _init_worker(factory: Callable[[], Analyzer]) -> None:
     global _WORKER_ANALYZER
+    # one intra-op thread per worker process (torch, for the Chinese NER model, reads this when it is
+    # imported): the processes are the parallelism, and more threads than cores only spin
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER_ANALYZER = factory()
 
 

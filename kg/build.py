@@ -151,7 +151,8 @@ class _BuildRun:
         """Read, clean and extract every new document into staged shard files."""
         cfg = self.cfg
         factory = functools.partial(Analyzer, self.schema, en_model=cfg.en_model,
-                                    ner_model=cfg.ner_model or None, open_relations=cfg.open_relations)
+                                    ner_model=cfg.ner_model or None, zh_ner=cfg.zh_ner or "model",
+                                    open_relations=cfg.open_relations)
         done = 0
 
         def on_done(n: int) -> None:

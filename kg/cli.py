@@ -69,6 +69,8 @@ def build(
     rdf: Annotated[str | None, typer.Option(help="Triple store backend (oxigraph; '' to disable).")] = None,
     text_field: Annotated[str | None, typer.Option(help="Text field of .jsonl/.parquet records.")] = None,
     ner_model: Annotated[str | None, typer.Option(help="transformers token-classification model path.")] = None,
+    zh_ner: Annotated[str | None, typer.Option(
+        help="Chinese NER: 'model' (packaged, default), 'jieba' (posseg tags) or a model file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Clean, extract, resolve and store a corpus (incremental and resumable)."""
@@ -82,7 +84,8 @@ def build(
         if schema is not None:
             load_schema(schema)  # validate before touching the workspace config
             cfg.extraction.schema_path = str(schema.resolve())
-        for key, value in (("workers", workers), ("text_field", text_field), ("ner_model", ner_model)):
+        for key, value in (("workers", workers), ("text_field", text_field), ("ner_model", ner_model),
+                           ("zh_ner", zh_ner)):
             if value is not None:
                 setattr(cfg.extraction, key, value)
         if store is not None:

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kg import WORKSPACE_FORMAT
 from kg.errors import ConfigError
 
-
 # config sections that hold a store backend's settings (named like the backend)
 _BACKENDS = frozenset({"neo4j", "sparql", "jena"})
 
@@ -36,6 +35,7 @@ class ExtractionSection(_Section):
     languages: list[str] = ["en", "zh"]
     en_model: str = "en_core_web_sm"
     ner_model: str = ""
+    zh_ner: str = "model"  # the packaged Chinese NER model; "jieba" for posseg tags; or a model file
     text_field: str = "text"
     max_doc_bytes: int = 20_000_000
     min_tokens: int = 30

@@ -51,6 +51,9 @@ class NerMapping(_Strict):
     spacy: list[str] = Field(default_factory=list)
     jieba: list[str] = Field(default_factory=list)
     transformers: list[str] = Field(default_factory=list)
+    # the packaged Chinese NER model's labels (PER, LOC, ORG); when no type lists any, they map as
+    # jieba's nr / ns / nt do (see extraction.chinese.MODEL_JIEBA_TAGS)
+    zh_ner: list[str] = Field(default_factory=list)
 
 
 class EntityType(_Strict):
@@ -230,11 +233,14 @@ OPEN_SCHEMA = Schema(
     name="open",
     entity_types={
         "Person": EntityType(labels={"en": "person", "zh": "人物"},
-                             ner=NerMapping(spacy=["PERSON"], jieba=["nr"], transformers=["PER"])),
+                             ner=NerMapping(spacy=["PERSON"], jieba=["nr"], transformers=["PER"],
+                                            zh_ner=["PER"])),
         "Organization": EntityType(labels={"en": "organization", "zh": "机构"},
-                                   ner=NerMapping(spacy=["ORG"], jieba=["nt"], transformers=["ORG"])),
+                                   ner=NerMapping(spacy=["ORG"], jieba=["nt"], transformers=["ORG"],
+                                                  zh_ner=["ORG"])),
         "Location": EntityType(labels={"en": "location", "zh": "地点"},
-                               ner=NerMapping(spacy=["GPE", "LOC"], jieba=["ns"], transformers=["LOC"])),
+                               ner=NerMapping(spacy=["GPE", "LOC"], jieba=["ns"], transformers=["LOC"],
+                                              zh_ner=["LOC"])),
     },
 )
 """Fallback schema used when none is given: three common types and open relations only."""

@@ -40,3 +40,32 @@ def test_open_relation_stops_at_clause_boundary(chinese):
     assert ("马云", "访问", "深圳", True) in rels
     _, rels = analyze(chinese, "马云出生，深圳发展。")
     assert not rels
+
+
+def test_a_clause_without_its_own_subject_takes_the_sentence_topic(small_schema):
+    """Chinese drops a subject it has already given: 阿里巴巴 is the subject of the second clause."""
+    jieba = ChineseExtractor(small_schema, ner="jieba")
+    _, rels = analyze(jieba, "阿里巴巴由马云创立，总部位于杭州。")
+    assert ("阿里巴巴", "headquartered_in", "杭州", False) in rels
+    # a clause that names its own subject does not inherit the topic
+    _, rels = analyze(jieba, "阿里巴巴由马云创立，华为公司总部位于深圳。")
+    assert ("华为公司", "headquartered_in", "深圳", False) in rels
+    assert ("阿里巴巴", "headquartered_in", "深圳", False) not in rels
+    # the topic fills only a missing argument: a clause whose match does not involve it adds nothing
+    _, rels = analyze(jieba, "马云很有名，华为公司的总部位于深圳。")
+    assert {r for r in rels if not r[3]} == {("华为公司", "headquartered_in", "深圳", False)}
+
+
+@pytest.mark.parametrize(("text", "span", "tidy"), [
+    ("收购了WhatsApp。", (3, 9), "WhatsApp"),  # a cut Latin word is made whole
+    ("中兴通讯总部位于深圳", (0, 6), "中兴通讯"),  # the headquarters is not part of the name
+    ("（IBM）总部", (1, 7), "IBM"),
+    ("“华为”成立", (0, 4), "华为"),  # no punctuation at the edges
+    ("总部位于", (0, 2), ""),
+    ("李华在成都", (0, 2), "李华"),
+])
+def test_model_spans_are_tidied_into_names(text, span, tidy):
+    from extraction.chinese import _tidy_span
+
+    start, end = _tidy_span(text, *span, 0, len(text))
+    assert text[start:end] == tidy
