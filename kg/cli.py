@@ -84,6 +84,11 @@ def build(
         if schema is not None:
             load_schema(schema)  # validate before touching the workspace config
             cfg.extraction.schema_path = str(schema.resolve())
+        if zh_ner is not None and zh_ner not in ("model", "jieba") and not Path(zh_ner).expanduser().is_file():
+            from kg.errors import ConfigError
+
+            raise ConfigError(f"--zh-ner {zh_ner!r}: give 'model' (the packaged Chinese NER model), 'jieba' "
+                              "(posseg tags) or an existing model file from `python -m extraction.zh_ner.train`")
         for key, value in (("workers", workers), ("text_field", text_field), ("ner_model", ner_model),
                            ("zh_ner", zh_ner)):
             if value is not None:

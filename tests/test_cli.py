@@ -182,3 +182,10 @@ def test_query_run_user_library(ws, tmp_path):
     assert len(names) == 3 and names == sorted(names)
     other = kg("query", "run", "people", "-w", ws, "--library", tmp_path, "--lang", "sparql")
     assert other.exit_code == 5 and "no sparql version" in other.output
+
+
+def test_build_rejects_an_unknown_chinese_ner_before_touching_the_workspace(tmp_path):
+    path = tmp_path / "ws"
+    result = kg("build", EXAMPLES / "corpus", "-w", path, "--zh-ner", "no-such-model.pt", "-q")
+    assert result.exit_code != 0 and "--zh-ner 'no-such-model.pt'" in result.output
+    assert "no-such-model" not in (path / "kg.toml").read_text()  # not saved for the next build
