@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -34,27 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
+from benchmarks.data import example_workspace
 from injection.rag.embed import load_embedder
 from injection.rag.items import collect_items
 from injection.synth.graph import LANGS, SynthGraph
 from injection.synth.templates import render
 from kg.build import load_workspace_schema
 from kg.config import IndexSection
-from kg.workspace import Workspace
-
-
-def example_workspace(path: Path | None) -> Workspace:
-    """An opened workspace with the example corpus built (into a temporary folder without ``path``)."""
-    if path is not None:
-        return Workspace(path).open()
-    from kg.build import build
-
-    ws = Workspace(Path(tempfile.mkdtemp(prefix="bench_embed_")) / "ws").open(create=True)
-    ws.config.extraction.schema_path = str(ROOT / "examples" / "schema.yaml")
-    ws.config.stores.graph = ws.config.stores.rdf = ""
-    ws.save_config()
-    build(ws, [ROOT / "examples" / "corpus"])
-    return ws
 
 
 def questions(graph: SynthGraph) -> dict[str, list[tuple[str, set[str]]]]:
@@ -92,7 +77,7 @@ def main() -> None:
     parser.add_argument("--models", default="minilm,e5-small,static-multilingual")
     args = parser.parse_args()
 
-    ws = example_workspace(args.workspace)
+    ws = example_workspace(args.workspace, "bench_embed_")
     view, schema = ws.bundle.view(), load_workspace_schema(ws)
     items = collect_items(view, schema).to_pylist()
     texts, keys = [r["text"] for r in items], [r["key"] for r in items]

